@@ -1,0 +1,109 @@
+import { Container, type ServiceIdentifier } from 'inversify';
+import { QuantkitError } from '../errors/quantkit-error.js';
+import type { March } from '../march/march.js';
+import type { QuantTemplate } from '../march/template.js';
+import { orderPasses, Pipeline, editPipeline, type PipelineEdit } from '../pass/pass-manager.js';
+import type { Pass, Phase } from '../pass/pass.js';
+import type { ObserverFactory } from '../quant/observer.js';
+import type { QuantkitPlugin } from './plugin.js';
+import { MARCH, OBSERVER, PASS, TEMPLATE } from './tokens.js';
+
+export interface CreateQuantkitOptions {
+  plugins?: readonly QuantkitPlugin[];
+}
+
+/** The registry a session works with: everything the loaded plugins bound, checked for name clashes. */
+export class Quantkit {
+  readonly container: Container;
+  readonly plugins: readonly QuantkitPlugin[];
+
+  constructor(container: Container, plugins: readonly QuantkitPlugin[]) {
+    this.container = container;
+    this.plugins = plugins;
+  }
+
+  passes(): Pass[] {
+    return unique(this.all(PASS), (p) => p.info.name, 'pass');
+  }
+
+  observers(): ObserverFactory[] {
+    return unique(this.all(OBSERVER), (o) => o.kind, 'observer');
+  }
+
+  marches(): March[] {
+    return unique(this.all(MARCH), (m) => m.name, 'march');
+  }
+
+  templates(): QuantTemplate[] {
+    return unique(this.all(TEMPLATE), (t) => t.name, 'template');
+  }
+
+  march(name: string): March {
+    const march = this.marches().find((m) => m.name === name);
+    if (!march) {
+      const known = this.marches().map((m) => m.name);
+      throw new QuantkitError('QK_MARCH_UNKNOWN', `No loaded plugin provides the march '${name}'.`, {
+        hint: known.length
+          ? `Loaded marches: ${known.join(', ')}. Install @quantkit/march-${name} if it is an official one.`
+          : `Install @quantkit/march-${name} (npm install @quantkit/march-${name}).`,
+      });
+    }
+    return march;
+  }
+
+  observer(kind: string): ObserverFactory {
+    const factory = this.observers().find((o) => o.kind === kind);
+    if (!factory) {
+      throw new QuantkitError('QK_CONFIG', `No loaded plugin provides the observer '${kind}'.`, {
+        hint: `Loaded observers: ${this.observers().map((o) => o.kind).join(', ') || 'none (install @quantkit/observers)'}.`,
+      });
+    }
+    return factory;
+  }
+
+  /** The default pipeline of a phase (every registered pass of that phase, ordered), with optional edits. */
+  pipeline(phase: Phase, edits: readonly PipelineEdit[] = []): Pipeline {
+    const available = this.passes().filter((p) => p.info.phase === phase);
+    const ordered = orderPasses(available);
+    return new Pipeline(`${phase}-pipeline`, phase, editPipeline(ordered, edits, available));
+  }
+
+  private all<T>(token: ServiceIdentifier<T>): T[] {
+    return this.container.isBound(token) ? this.container.getAll<T>(token) : [];
+  }
+}
+
+/** Registering one name twice with different implementations is an error; the same object twice is not. */
+function unique<T>(items: T[], key: (item: T) => string, what: string): T[] {
+  const seen = new Map<string, T>();
+  for (const item of items) {
+    const name = key(item);
+    const previous = seen.get(name);
+    if (previous !== undefined && previous !== item) {
+      throw new QuantkitError('QK_DUPLICATE_REGISTRATION', `Two plugins register a ${what} named '${name}'.`, {
+        hint: 'Remove one of the plugins from the config, or rename the custom one.',
+      });
+    }
+    seen.set(name, item);
+  }
+  return [...seen.values()];
+}
+
+/** Builds a container from plugins; each plugin's ContainerModule binds its passes, observers and marches. */
+export function createQuantkit(options: CreateQuantkitOptions = {}): Quantkit {
+  const container = new Container();
+  const plugins = options.plugins ?? [];
+  const names = new Set<string>();
+  for (const plugin of plugins) {
+    if (names.has(plugin.name)) continue;
+    names.add(plugin.name);
+    try {
+      container.loadSync(plugin.module);
+    } catch (cause) {
+      throw new QuantkitError('QK_PLUGIN_LOAD', `Plugin ${plugin.name} failed to register: ${(cause as Error).message}.`, {
+        cause,
+      });
+    }
+  }
+  return new Quantkit(container, plugins.filter((p, i) => plugins.findIndex((q) => q.name === p.name) === i));
+}

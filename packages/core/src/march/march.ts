@@ -1,0 +1,23 @@
+/** Names of the official marches; plugins may add others. */
+export type OfficialMarch = 'nash-m' | 'nash-h';
+
+/** The integer types a march's GEMM-like units take and give, declared as data. */
+export interface DtypeCapabilities {
+  /** Activation input types of conv / matmul. */
+  readonly gemmInputs: readonly ('int8' | 'int16')[];
+  readonly gemmWeights: readonly 'int8'[];
+  /** Output types a GEMM-like op can emit directly. */
+  readonly gemmOutputs: readonly ('int8' | 'int16' | 'int32' | 'float32')[];
+}
+
+/**
+ * A target backend. The march packages implement this; `convert` and `perf` are driven by it. Fields beyond
+ * these are added as the convert and perf stages land.
+ */
+export interface March {
+  readonly name: string;
+  readonly summary: string;
+  /** Chips this march covers, for messages (e.g. 'Journey 6E / 6M'). */
+  readonly chips: string;
+  readonly capabilities: DtypeCapabilities;
+}

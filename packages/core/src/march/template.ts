@@ -1,0 +1,11 @@
+import type { QuantDtype } from '../quant/qtypes.js';
+
+/** A quantization template: the dtypes to use by default (Horizon's qconfig setters). */
+export interface QuantTemplate {
+  readonly name: string;
+  readonly summary: string;
+  readonly activation: Extract<QuantDtype, 'qint8' | 'qint16'>;
+  readonly weight: 'qint8';
+  /** Keep GEMM-like outputs that feed graph outputs at high precision (int32 / float32). */
+  readonly highPrecisionOutput: boolean;
+}

@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { QuantkitError } from '../errors/quantkit-error.js';
+import { AttributeType } from '../ir/attribute.js';
+import { DataType } from '../ir/dtype.js';
+import type { Graph } from '../ir/graph.js';
+import type { Model } from '../ir/model.js';
+import type { Tensor } from '../ir/tensor.js';
+import { decodeModel } from './decode.js';
+import { encodeModel } from './encode.js';
+import { type Message } from './proto.js';
+
+/** ONNX protobufs cannot exceed 2 GiB; past this much tensor data saveModel moves weights to a side file. */
+const PROTOBUF_LIMIT = 2 ** 31 - 1;
+const EXTERNAL_MARGIN = 64 * 2 ** 20;
+const EXTERNAL_ALIGN = 64;
+
+/** Every tensor of a model: initializers and attribute tensors, in all graphs. */
+export function* allTensors(graph: Graph): Generator<Tensor> {
+  for (const value of graph.initializers.values()) if (value.constValue) yield value.constValue;
+  for (const node of graph) {
+    for (const attribute of node.attributes.values()) {
+      if (attribute.type === AttributeType.TENSOR) yield attribute.value as Tensor;
+      if (attribute.type === AttributeType.TENSORS) yield* attribute.value as Tensor[];
+    }
+    for (const subgraph of node.subgraphs()) yield* allTensors(subgraph);
+  }
+}
+
+function externalEntries(tensor: Tensor): Map<string, string> {
+  const entries = new Map<string, string>();
+  for (const entry of (tensor.proto?.externalData as Message[] | undefined) ?? []) {
+    entries.set((entry.key as string | undefined) ?? '', (entry.value as string | undefined) ?? '');
+  }
+  return entries;
+}
+
+function isInside(folder: string, target: string): boolean {
+  const relative = path.relative(folder, target);
+  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+}
+
+/**
+ * Checks where an external tensor's data lives and arranges to read it on demand. The location must be a
+ * relative path that stays inside the model's folder, also after following symbolic links; nothing outside is
+ * ever opened.
+ */
+function attachExternalData(tensor: Tensor, modelFile: string): void {
+  const folder = path.dirname(path.resolve(modelFile));
+  const entries = externalEntries(tensor);
+  const location = entries.get('location');
+  const fail = (what: string, hint: string) =>
+    new QuantkitError('QK_EXTERNAL_DATA_PATH', `${modelFile}: tensor ${tensor.name} ${what}.`, { hint, subject: modelFile });
+  if (!location) throw fail('is marked external but names no location', 'Re-export the model with its external data.');
+  const target = path.resolve(folder, location);
+  if (path.isAbsolute(location) || !isInside(folder, target)) {
+    throw fail(
+      `keeps its data at '${location}', outside the model's folder; quantkit refuses to read it`,
+      'External data must sit in the model folder or below it. Move the data file next to the model and fix the location.',
+    );
+  }
+  let real: string;
+  try {
+    real = fs.realpathSync(target);
+  } catch (cause) {
+    throw new QuantkitError(
+      'QK_EXTERNAL_DATA',
+      `${modelFile}: the external data file '${location}' of tensor ${tensor.name} does not exist.`,
+      { cause, hint: 'Copy the .data file that was exported with the model into the same folder.', subject: modelFile },
+    );
+  }
+  if (!isInside(fs.realpathSync(folder), real)) {
+    throw fail(`keeps its data at '${location}', a link that leads outside the model's folder`, 'Copy the data file into the model folder instead of linking to it.');
+  }
+  const offset = Number(entries.get('offset') ?? 0);
+  const declared = entries.get('length');
+  const size = fs.statSync(real).size;
+  const length = declared === undefined ? size - offset : Number(declared);
+  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+    throw new QuantkitError(
+      'QK_EXTERNAL_DATA',
+      `${modelFile}: tensor ${tensor.name} wants bytes ${offset}..${offset + length} of '${location}', which has ${size}.`,
+      { hint: 'The data file does not belong to this model or is truncated; re-export the model.', subject: modelFile },
+    );
+  }
+  tensor.externalReader = () => {
+    const bytes = new Uint8Array(length);
+    const fd = fs.openSync(real, 'r');
+    try {
+      let done = 0;
+      while (done < length) {
+        const n = fs.readSync(fd, bytes, done, length - done, offset + done);
+        if (n === 0) break;
+        done += n;
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+    return bytes;
+  };
+}
+
+/** Reads an ONNX model from disk. External data is checked now and read when a tensor's data is first used. */
+export function loadModel(file: string): Model {
+  let bytes: Buffer;
+  try {
+    const stat = fs.statSync(file);
+    if (stat.isDirectory()) {
+      throw new QuantkitError('QK_FILE_READ', `${file} is a folder, not an ONNX model file.`, {
+        hint: 'Pass the path of the .onnx file inside it.',
+        subject: file,
+      });
+    }
+    bytes = fs.readFileSync(file);
+  } catch (cause) {
+    if (cause instanceof QuantkitError) throw cause;
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') {
+      throw new QuantkitError('QK_FILE_NOT_FOUND', `${file} does not exist.`, { cause, hint: 'Check the path.', subject: file });
+    }
+    throw new QuantkitError('QK_FILE_READ', `Cannot read ${file}: ${(cause as Error).message}.`, { cause, subject: file });
+  }
+  const model = decodeModel(bytes, { file });
+  for (const tensor of allTensors(model.graph)) if (tensor.isExternal) attachExternalData(tensor, file);
+  return model;
+}
+
+export interface SaveOptions {
+  /**
+   * 'auto' (default) writes weights to `<file>.data` beside the model only when they would push the file past
+   * protobuf's 2 GiB limit; 'always' does so for every tensor of at least `externalMinBytes`; 'never' inlines.
+   */
+  externalData?: 'auto' | 'always' | 'never';
+  /** Tensors smaller than this stay inline when data goes external (default 1024 bytes). */
+  externalMinBytes?: number;
+}
+
+/**
+ * Writes `bytes` to `file` atomically: a temporary file in the same folder, then a rename, so a crash never
+ * leaves a half-written file under the final name.
+ */
+export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    fs.writeFileSync(temporary, bytes);
+    fs.renameSync(temporary, file);
+  } catch (cause) {
+    fs.rmSync(temporary, { force: true });
+    throw new QuantkitError('QK_FILE_WRITE', `Cannot write ${file}: ${(cause as Error).message}.`, {
+      cause,
+      hint: 'Check that the folder exists and is writable, and that the disk has room.',
+      subject: file,
+    });
+  }
+}
+
+/** Saves a model; see SaveOptions for when weights go to an external data file. */
+export function saveModel(model: Model, file: string, options: SaveOptions = {}): void {
+  const mode = options.externalData ?? 'auto';
+  const minBytes = options.externalMinBytes ?? 1024;
+  const tensors = [...allTensors(model.graph)];
+  const total = tensors.reduce((sum, t) => sum + t.byteLength, 0);
+  const goExternal = mode === 'always' || (mode === 'auto' && total > PROTOBUF_LIMIT - EXTERNAL_MARGIN);
+
+  if (!goExternal) {
+    // Data that was external in the source is inlined, so the saved model is self-contained wherever it goes.
+    const bytes = encodeModel(model, {
+      tensorProto: (tensor, name) => (tensor.isExternal ? inlineProto(tensor, name) : undefined),
+    });
+    writeFileAtomic(file, bytes);
+    return;
+  }
+
+  const dataName = `${path.basename(file)}.data`;
+  const placed = new Map<Tensor, { offset: number; length: number }>();
+  const chunks: Uint8Array[] = [];
+  let offset = 0;
+  for (const tensor of tensors) {
+    if (placed.has(tensor) || tensor.byteLength < minBytes || tensor.dtype === DataType.STRING) continue;
+    const padding = (EXTERNAL_ALIGN - (offset % EXTERNAL_ALIGN)) % EXTERNAL_ALIGN;
+    if (padding) chunks.push(new Uint8Array(padding));
+    offset += padding;
+    const bytes = tensor.rawBytes();
+    chunks.push(bytes);
+    placed.set(tensor, { offset, length: bytes.byteLength });
+    offset += bytes.byteLength;
+  }
+  const bytes = encodeModel(model, {
+    tensorProto: (tensor, name) => {
+      const place = placed.get(tensor);
+      if (!place) return tensor.isExternal ? inlineProto(tensor, name) : undefined;
+      return {
+        ...baseProto(tensor, name),
+        dataLocation: 1,
+        externalData: [
+          { key: 'location', value: dataName },
+          { key: 'offset', value: String(place.offset) },
+          { key: 'length', value: String(place.length) },
+        ],
+      };
+    },
+  });
+  writeChunksAtomic(path.join(path.dirname(file), dataName), chunks);
+  writeFileAtomic(file, bytes);
+}
+
+function baseProto(tensor: Tensor, name: string): Message {
+  const out: Message = { dims: [...tensor.dims], dataType: tensor.dtype };
+  if (name) out.name = name;
+  if (tensor.proto && typeof tensor.proto.docString === 'string') out.docString = tensor.proto.docString;
+  return out;
+}
+
+function inlineProto(tensor: Tensor, name: string): Message {
+  return { ...baseProto(tensor, name), rawData: tensor.rawBytes() };
+}
+
+function writeChunksAtomic(file: string, chunks: Uint8Array[]): void {
+  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(temporary, 'w');
+    for (const chunk of chunks) fs.writeSync(fd, chunk);
+    fs.closeSync(fd);
+    fd = undefined;
+    fs.renameSync(temporary, file);
+  } catch (cause) {
+    if (fd !== undefined) fs.closeSync(fd);
+    fs.rmSync(temporary, { force: true });
+    throw new QuantkitError('QK_FILE_WRITE', `Cannot write ${file}: ${(cause as Error).message}.`, { cause, subject: file });
+  }
+}

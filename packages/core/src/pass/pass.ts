@@ -1,0 +1,48 @@
+import type { Model } from '../ir/model.js';
+
+/** Where a pass runs: `prepare` works on the float model before calibration, `convert` on the QDQ model. */
+export type Phase = 'prepare' | 'convert';
+
+export const PHASES: readonly Phase[] = ['prepare', 'convert'];
+
+export interface PassInfo {
+  /** Unique, kebab-case; used in pipelines, configs and error messages. */
+  readonly name: string;
+  readonly summary: string;
+  readonly phase: Phase;
+  /** Passes this one must run after when they are in the same pipeline (ordering is local, not numeric). */
+  readonly after?: readonly string[];
+}
+
+export interface PassDiagnostic {
+  pass: string;
+  level: 'info' | 'warning';
+  message: string;
+  node?: string;
+}
+
+/** What a pass may read and report while it runs. */
+export interface PassContext {
+  /** Target march name, when the pipeline is for one. */
+  readonly march?: string;
+  /** Options from the caller and the config file, by name. */
+  readonly options: Readonly<Record<string, unknown>>;
+  /** Findings for the report (fallback ops, skipped patterns, …). */
+  diagnose(diagnostic: Omit<PassDiagnostic, 'pass'>): void;
+}
+
+export interface PassResult {
+  model: Model;
+  modified: boolean;
+}
+
+/**
+ * A model transformation. `run` edits in place by default (models are large) and says whether it changed
+ * anything. `requires` / `ensures` are optional checks before and after, throwing a QuantkitError when unmet.
+ */
+export interface Pass {
+  readonly info: PassInfo;
+  run(model: Model, context: PassContext): PassResult | Promise<PassResult>;
+  requires?(model: Model, context: PassContext): void;
+  ensures?(model: Model, context: PassContext): void;
+}
