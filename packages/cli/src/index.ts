@@ -1,1 +1,2 @@
-export {};
+export { buildProgram, runCli } from './program.js';
+export { EXIT, formatError, type Io } from './output.js';

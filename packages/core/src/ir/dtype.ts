@@ -32,6 +32,8 @@ export const DataType = {
 export type DataType = (typeof DataType)[keyof typeof DataType];
 
 const NAMES = new Map<number, string>(Object.entries(DataType).map(([name, id]) => [id, name.toLowerCase()]));
+NAMES.set(DataType.FLOAT, 'float32');
+NAMES.set(DataType.DOUBLE, 'float64');
 
 /** Lower-case ONNX name of a dtype ('float', 'int8', …); unknown numbers print as `dtype(N)`. */
 export function dtypeName(dtype: number): string {
