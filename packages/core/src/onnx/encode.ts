@@ -4,7 +4,7 @@ import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
-import { has, ModelProto, toWireInt64, type Message } from './proto.js';
+import { GraphProto, has, ModelProto, TensorProto, toWireInt64, type Message } from './proto.js';
 
 export interface EncodeOptions {
   /**
@@ -16,7 +16,72 @@ export interface EncodeOptions {
 
 /** Encodes the IR to ONNX bytes. Fields quantkit does not model are written back as they were decoded. */
 export function encodeModel(model: Model, options: EncodeOptions = {}): Uint8Array {
-  return ModelProto.encode(modelToProto(model, options)).finish();
+  const chunks = encodeModelChunks(model, options);
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Initializers with at least this much raw data are written as their own chunk instead of being copied. */
+const CHUNK_MIN_BYTES = 4096;
+
+/**
+ * Encodes the model as a list of byte chunks whose concatenation is the ONNX file. Large initializer data is not
+ * copied: its chunk is the tensor's own bytes (often a view of the file it was loaded from), so saveModel can
+ * hand the list to writev.
+ */
+export function encodeModelChunks(model: Model, options: EncodeOptions = {}): Uint8Array[] {
+  const proto = modelToProto(model, options);
+  const graph = proto.graph as Message;
+  const initializers = (graph.initializer as Message[]) ?? [];
+  const anyBig = initializers.some((t) => ((t.rawData as Uint8Array | undefined)?.byteLength ?? 0) >= CHUNK_MIN_BYTES);
+  if (!anyBig) return [ModelProto.encode(proto).finish()];
+  // Repeated fields may be spread over the message as long as their own order holds, so the graph's other
+  // fields come first and then every initializer in file order, the large ones as header + their own bytes.
+  const graphChunks: Uint8Array[] = [GraphProto.encode({ ...graph, initializer: [] }).finish()];
+  for (const tensor of initializers) {
+    const data = tensor.rawData as Uint8Array | undefined;
+    if (!data || data.byteLength < CHUNK_MIN_BYTES) {
+      const bytes = TensorProto.encode(tensor).finish();
+      graphChunks.push(fieldHeader(5, bytes.byteLength), bytes);
+      continue;
+    }
+    const rest = { ...tensor };
+    delete rest.rawData;
+    const head = TensorProto.encode(rest).finish();
+    const dataTag = fieldHeader(9, data.byteLength);
+    graphChunks.push(fieldHeader(5, head.byteLength + dataTag.byteLength + data.byteLength), head, dataTag, data);
+  }
+  const graphLength = graphChunks.reduce((n, c) => n + c.byteLength, 0);
+  const modelHead = ModelProto.encode({ ...proto, graph: undefined }).finish();
+  return [modelHead, fieldHeader(7, graphLength), ...graphChunks];
+}
+
+/** The tag and length prefix of a length-delimited protobuf field. */
+function fieldHeader(field: number, length: number): Uint8Array {
+  const bytes: number[] = [];
+  for (let v = (field << 3) | 2; ; ) {
+    if (v < 0x80) {
+      bytes.push(v);
+      break;
+    }
+    bytes.push((v & 0x7f) | 0x80);
+    v >>>= 7;
+  }
+  for (let v = length; ; ) {
+    if (v < 0x80) {
+      bytes.push(v);
+      break;
+    }
+    bytes.push((v % 0x80) | 0x80);
+    v = Math.floor(v / 0x80);
+  }
+  return Uint8Array.from(bytes);
 }
 
 /** @internal the ModelProto message for `model`, before serialisation. */

@@ -8,7 +8,7 @@ import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
 import type { Tensor } from '../ir/tensor.js';
 import { decodeModel } from './decode.js';
-import { encodeModel } from './encode.js';
+import { encodeModelChunks } from './encode.js';
 import { type Message } from './proto.js';
 
 /** ONNX protobufs cannot exceed 2 GiB; past this much tensor data saveModel moves weights to a side file. */
@@ -141,18 +141,7 @@ export interface SaveOptions {
  * leaves a half-written file under the final name.
  */
 export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
-  const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    fs.writeFileSync(temporary, bytes);
-    fs.renameSync(temporary, file);
-  } catch (cause) {
-    fs.rmSync(temporary, { force: true });
-    throw new QuantkitError('QK_FILE_WRITE', `Cannot write ${file}: ${(cause as Error).message}.`, {
-      cause,
-      hint: 'Check that the folder exists and is writable, and that the disk has room.',
-      subject: file,
-    });
-  }
+  writeChunksAtomic(file, [typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes]);
 }
 
 /** Saves a model; see SaveOptions for when weights go to an external data file. */
@@ -165,10 +154,10 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
 
   if (!goExternal) {
     // Data that was external in the source is inlined, so the saved model is self-contained wherever it goes.
-    const bytes = encodeModel(model, {
+    const chunks = encodeModelChunks(model, {
       tensorProto: (tensor, name) => (tensor.isExternal ? inlineProto(tensor, name) : undefined),
     });
-    writeFileAtomic(file, bytes);
+    writeChunksAtomic(file, chunks);
     return;
   }
 
@@ -186,7 +175,7 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
     placed.set(tensor, { offset, length: bytes.byteLength });
     offset += bytes.byteLength;
   }
-  const bytes = encodeModel(model, {
+  const modelChunks = encodeModelChunks(model, {
     tensorProto: (tensor, name) => {
       const place = placed.get(tensor);
       if (!place) return tensor.isExternal ? inlineProto(tensor, name) : undefined;
@@ -202,7 +191,7 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
     },
   });
   writeChunksAtomic(path.join(path.dirname(file), dataName), chunks);
-  writeFileAtomic(file, bytes);
+  writeChunksAtomic(file, modelChunks);
 }
 
 function baseProto(tensor: Tensor, name: string): Message {
@@ -216,18 +205,40 @@ function inlineProto(tensor: Tensor, name: string): Message {
   return { ...baseProto(tensor, name), rawData: tensor.rawBytes() };
 }
 
-function writeChunksAtomic(file: string, chunks: Uint8Array[]): void {
+/** Like writeFileAtomic, for data in several chunks (written with writev, never concatenated). */
+export function writeChunksAtomic(file: string, chunks: readonly Uint8Array[]): void {
   const temporary = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
   try {
     fd = fs.openSync(temporary, 'w');
-    for (const chunk of chunks) fs.writeSync(fd, chunk);
+    writeAll(fd, chunks);
     fs.closeSync(fd);
     fd = undefined;
     fs.renameSync(temporary, file);
   } catch (cause) {
     if (fd !== undefined) fs.closeSync(fd);
     fs.rmSync(temporary, { force: true });
-    throw new QuantkitError('QK_FILE_WRITE', `Cannot write ${file}: ${(cause as Error).message}.`, { cause, subject: file });
+    throw new QuantkitError('QK_FILE_WRITE', `Cannot write ${file}: ${(cause as Error).message}.`, {
+      cause,
+      hint: 'Check that the folder exists and is writable, and that the disk has room.',
+      subject: file,
+    });
+  }
+}
+
+/** writev until every byte is out (writev may write less than asked, and takes at most 1024 buffers a call). */
+function writeAll(fd: number, chunks: readonly Uint8Array[]): void {
+  let pending = chunks.filter((c) => c.byteLength > 0);
+  while (pending.length > 0) {
+    const batch = pending.slice(0, 1024);
+    let written = fs.writevSync(fd, batch);
+    let consumed = 0;
+    while (consumed < batch.length && written >= batch[consumed]!.byteLength) {
+      written -= batch[consumed]!.byteLength;
+      consumed++;
+    }
+    const rest = pending.slice(consumed);
+    if (written > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(written);
+    pending = rest;
   }
 }
