@@ -1,1 +1,2 @@
-export {};
+export { nashH } from './nash-h.js';
+export { marchNashHPlugin, marchNashHPlugin as default } from './plugin.js';

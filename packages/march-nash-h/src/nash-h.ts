@@ -1,0 +1,17 @@
+import type { March } from '@quantkit/core';
+
+/**
+ * Nash-H, the BPU of Journey 6P / 6H. GEMM-like ops can emit float32 directly, so a high-precision output
+ * needs no int32 + dequantize, and a reused output feeds its other consumers through a VPU Quantize. The
+ * `integerConv` option brings back the Nash-M way (int32 + Rescale).
+ */
+export const nashH: March = {
+  name: 'nash-h',
+  summary: 'Horizon Nash-H BPU (Journey 6P / 6H): int8/int16 in, int8/int16/int32/float32 out',
+  chips: 'Journey 6P / 6H',
+  capabilities: {
+    gemmInputs: ['int8', 'int16'],
+    gemmWeights: ['int8'],
+    gemmOutputs: ['int8', 'int16', 'int32', 'float32'],
+  },
+};
