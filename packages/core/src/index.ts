@@ -27,3 +27,7 @@ export * from './di/create-quantkit.js';
 export * from './inspect/inspect.js';
 export { ContainerModule } from 'inversify';
 export * from './data/index.js';
+export * from './quant/index.js';
+export * from './ir/infer-types.js';
+export * from './prepare/quant-plan.js';
+export * from './di/package-version.js';
