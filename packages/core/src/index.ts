@@ -19,8 +19,6 @@ export * from './pass/pass.js';
 export * from './pass/pass-manager.js';
 export * from './march/march.js';
 export * from './march/template.js';
-export * from './quant/observer.js';
-export * from './quant/qtypes.js';
 export * from './di/tokens.js';
 export * from './di/plugin.js';
 export * from './di/create-quantkit.js';
