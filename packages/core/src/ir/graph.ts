@@ -163,7 +163,8 @@ export class Graph implements Iterable<Node> {
 
   private adopt(item: Node | Value): void {
     if (item instanceof Node) {
-      if (item.graph && item.graph !== this) {
+      // Also for this graph: adding a node twice would list it twice and define its outputs twice.
+      if (item.graph) {
         throw new QuantkitError('QK_IR_MISUSE', `${item.describe()} already belongs to graph '${item.graph.name}'.`);
       }
       item.graph = this;
@@ -178,9 +179,16 @@ export class Graph implements Iterable<Node> {
     if (this.usedNames.size > 0) this.usedNames.add(item.name);
   }
 
+  /** Names of this graph and of its subgraphs, whose values a new outer name would otherwise shadow. */
   private collectNames(): void {
-    for (const name of this.valuesByName().keys()) this.usedNames.add(name);
-    for (const node of this._nodes) if (node.name) this.usedNames.add(node.name);
-    for (const node of this.allNodes()) for (const value of node.outputs) this.usedNames.add(value.name);
+    const visit = (graph: Graph) => {
+      for (const name of graph.valuesByName().keys()) this.usedNames.add(name);
+      for (const value of graph.sparseInitializers) this.usedNames.add(value.name);
+      for (const node of graph._nodes) {
+        if (node.name) this.usedNames.add(node.name);
+        for (const subgraph of node.subgraphs()) visit(subgraph);
+      }
+    };
+    visit(this);
   }
 }

@@ -46,6 +46,14 @@ export class Tensor {
   /** A tensor over a typed array; the array is not copied and must not be changed afterwards. */
   static fromArray(array: NumericArray, dims: readonly number[], options: { dtype?: number; name?: string } = {}): Tensor {
     const dtype = options.dtype ?? dtypeOfArray(array);
+    const Ctor = typedArrayCtor(dtype);
+    // The bytes are written as raw_data of `dtype`, so an array of another element type would corrupt the model.
+    if (Ctor && !(array instanceof Ctor)) {
+      throw new QuantkitError(
+        'QK_TENSOR_DATA',
+        `Tensor ${options.name ?? '(unnamed)'}: ${dtypeName(dtype)} data needs a ${Ctor.name}, got ${array.constructor.name}.`,
+      );
+    }
     const count = dims.reduce((a, b) => a * b, 1);
     if (array.length !== count) {
       throw new QuantkitError(
@@ -137,6 +145,12 @@ export class Tensor {
     const array = this.toArray();
     if (array instanceof Float32Array) return array;
     if (this.dtype === DataType.FLOAT16) return Float32Array.from(array as Uint16Array, halfToFloat);
+    if (this.dtype === DataType.BFLOAT16) {
+      // bfloat16 is the top half of a float32.
+      const bits = new Uint32Array(array.length);
+      for (let i = 0; i < array.length; i++) bits[i] = (array as Uint16Array)[i]! << 16;
+      return new Float32Array(bits.buffer);
+    }
     if (array instanceof BigInt64Array || array instanceof BigUint64Array) {
       return Float32Array.from(array as ArrayLike<bigint>, (v) => Number(v));
     }

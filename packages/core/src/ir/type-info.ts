@@ -48,7 +48,8 @@ export function tensorShape(type: TypeInfo | undefined): Dim[] | undefined {
   const shape = type?.tensorType?.shape;
   if (!shape) return undefined;
   return (shape.dim ?? []).map((d) => {
-    if (d.dimValue !== undefined && d.dimValue !== null) {
+    // Own properties only: a decoded Dimension without dim_value still reads 0 from its prototype.
+    if (Object.prototype.hasOwnProperty.call(d, 'dimValue') && d.dimValue !== undefined && d.dimValue !== null) {
       return typeof d.dimValue === 'number' ? d.dimValue : d.dimValue.toNumber();
     }
     return d.dimParam !== undefined && d.dimParam !== '' ? d.dimParam : undefined;

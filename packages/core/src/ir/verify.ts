@@ -13,6 +13,8 @@ import type { Value } from './value.js';
 export function verifyGraph(graph: Graph, outer: ReadonlySet<Value> = new Set()): string[] {
   const problems: string[] = [];
   const defined = new Set<Value>(outer);
+  // Values defined here; outer values' uses are checked by the graph that defines them, so they are reported once.
+  const local = new Set<Value>();
   const names = new Map<string, string>();
   const define = (value: Value, what: string) => {
     if (value.name !== '') {
@@ -21,6 +23,7 @@ export function verifyGraph(graph: Graph, outer: ReadonlySet<Value> = new Set())
       names.set(value.name, what);
     }
     defined.add(value);
+    local.add(value);
   };
   const inputSet = new Set(graph.inputs);
   for (const value of graph.inputs) define(value, 'a graph input');
@@ -50,7 +53,7 @@ export function verifyGraph(graph: Graph, outer: ReadonlySet<Value> = new Set())
       define(value, `an output of ${node.describe()}`);
     });
   }
-  for (const value of defined) {
+  for (const value of local) {
     for (const use of value._uses) {
       if (use.node.inputs[use.index] !== value) {
         problems.push(`def-use: ${value.name} records a use by ${use.node.describe()} that is not there.`);

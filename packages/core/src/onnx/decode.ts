@@ -53,16 +53,24 @@ function decodeModelProto(proto: Message): Model {
   for (const entry of (proto.opsetImport as Message[] | undefined) ?? []) {
     model.opsetImports.set((entry.domain as string | undefined) ?? '', int64ToNumber(entry.version ?? 0));
   }
-  model.producerName = proto.producerName as string | undefined;
-  model.producerVersion = proto.producerVersion as string | undefined;
-  model.domain = proto.domain as string | undefined;
+  model.producerName = optionalString(proto, 'producerName');
+  model.producerVersion = optionalString(proto, 'producerVersion');
+  model.domain = optionalString(proto, 'domain');
   model.modelVersion = has(proto, 'modelVersion') ? int64ToNumber(proto.modelVersion) : undefined;
-  model.docString = proto.docString as string | undefined;
+  model.docString = optionalString(proto, 'docString');
   for (const entry of (proto.metadataProps as Message[] | undefined) ?? []) {
     model.metadata.set((entry.key as string | undefined) ?? '', (entry.value as string | undefined) ?? '');
   }
   model.functions = (proto.functions as unknown[] | undefined) ?? [];
   return model;
+}
+
+/**
+ * A string field only when the file has it: reading an absent field of a decoded message gives the prototype's
+ * default '', which would make every attribute look like a reference attribute (refAttrName '').
+ */
+function optionalString(proto: Message, field: string): string | undefined {
+  return has(proto, field) ? (proto[field] as string) : undefined;
 }
 
 function applyValueInfo(value: Value, info: Message): void {
@@ -232,8 +240,8 @@ function decodeAttribute(proto: Message, lookup: Lookup, node: Node): Attribute 
       value = undefined;
   }
   return new Attribute((proto.name as string | undefined) ?? '', type, value as never, {
-    refAttrName: proto.refAttrName as string | undefined,
-    docString: proto.docString as string | undefined,
+    refAttrName: optionalString(proto, 'refAttrName'),
+    docString: optionalString(proto, 'docString'),
     proto,
   });
 }

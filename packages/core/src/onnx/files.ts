@@ -9,7 +9,7 @@ import type { Model } from '../ir/model.js';
 import type { Tensor } from '../ir/tensor.js';
 import { decodeModel } from './decode.js';
 import { encodeModelChunks } from './encode.js';
-import { type Message } from './proto.js';
+import { has, type Message } from './proto.js';
 
 /** ONNX protobufs cannot exceed 2 GiB; past this much tensor data saveModel moves weights to a side file. */
 const PROTOBUF_LIMIT = 2 ** 31 - 1;
@@ -38,7 +38,9 @@ function externalEntries(tensor: Tensor): Map<string, string> {
 
 function isInside(folder: string, target: string): boolean {
   const relative = path.relative(folder, target);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  // '..' as a whole first segment climbs out; a name like '..weights.bin' does not.
+  const climbs = relative === '..' || relative.startsWith(`..${path.sep}`);
+  return relative === '' || (!climbs && !path.isAbsolute(relative));
 }
 
 /**
@@ -75,7 +77,14 @@ function attachExternalData(tensor: Tensor, modelFile: string): void {
   }
   const offset = Number(entries.get('offset') ?? 0);
   const declared = entries.get('length');
-  const size = fs.statSync(real).size;
+  const stat = fs.statSync(real);
+  if (!stat.isFile()) {
+    throw new QuantkitError('QK_EXTERNAL_DATA', `${modelFile}: the external data '${location}' of tensor ${tensor.name} is not a file.`, {
+      hint: 'Copy the .data file that was exported with the model into the same folder.',
+      subject: modelFile,
+    });
+  }
+  const size = stat.size;
   const length = declared === undefined ? size - offset : Number(declared);
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
     throw new QuantkitError(
@@ -84,19 +93,31 @@ function attachExternalData(tensor: Tensor, modelFile: string): void {
       { hint: 'The data file does not belong to this model or is truncated; re-export the model.', subject: modelFile },
     );
   }
+  // The file is read later, so it may have changed since the checks above; a short read must not give zeros.
+  const unreadable = (why: string, cause?: unknown) =>
+    new QuantkitError('QK_EXTERNAL_DATA', `${modelFile}: cannot read tensor ${tensor.name} from '${location}': ${why}.`, {
+      cause,
+      hint: 'The data file changed or vanished after the model was loaded; load the model again.',
+      subject: modelFile,
+    });
   tensor.externalReader = () => {
     const bytes = new Uint8Array(length);
-    const fd = fs.openSync(real, 'r');
+    let done = 0;
     try {
-      let done = 0;
-      while (done < length) {
-        const n = fs.readSync(fd, bytes, done, length - done, offset + done);
-        if (n === 0) break;
-        done += n;
+      const fd = fs.openSync(real, 'r');
+      try {
+        while (done < length) {
+          const n = fs.readSync(fd, bytes, done, length - done, offset + done);
+          if (n === 0) break;
+          done += n;
+        }
+      } finally {
+        fs.closeSync(fd);
       }
-    } finally {
-      fs.closeSync(fd);
+    } catch (cause) {
+      throw unreadable((cause as Error).message, cause);
     }
+    if (done < length) throw unreadable(`the file ends after ${offset + done} of ${offset + length} bytes`);
     return bytes;
   };
 }
@@ -197,7 +218,8 @@ export function saveModel(model: Model, file: string, options: SaveOptions = {})
 function baseProto(tensor: Tensor, name: string): Message {
   const out: Message = { dims: [...tensor.dims], dataType: tensor.dtype };
   if (name) out.name = name;
-  if (tensor.proto && typeof tensor.proto.docString === 'string') out.docString = tensor.proto.docString;
+  // has(): a decoded proto without doc_string still reads '' from its prototype.
+  if (has(tensor.proto, 'docString')) out.docString = tensor.proto!.docString;
   return out;
 }
 

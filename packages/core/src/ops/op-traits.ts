@@ -28,7 +28,8 @@ assign('shape', ['Constant', 'ConstantOfShape', 'Range', 'Shape', 'Size']);
 /** The trait of a standard-domain op, or undefined when no march handles it (a CPU fallback). */
 export function opTrait(opType: string, domain = ''): OpTrait | undefined {
   if (domain !== '' && domain !== 'ai.onnx') return undefined;
-  return TRAITS[opType];
+  // Own keys only: an op named 'constructor' or 'toString' must not find Object.prototype's members.
+  return Object.hasOwn(TRAITS, opType) ? TRAITS[opType] : undefined;
 }
 
 export function isGemmLike(opType: string, domain = ''): boolean {

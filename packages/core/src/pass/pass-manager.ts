@@ -25,7 +25,8 @@ export function orderPasses(passes: readonly Pass[]): Pass[] {
     const name = pass.info.name;
     if (state.get(name) === 'done') return;
     if (state.get(name) === 'visiting') {
-      throw new QuantkitError('QK_CONFIG', `Pass ordering has a cycle: ${[...path, name].join(' → ')}.`, {
+      const cycle = [...path.slice(path.indexOf(name)), name];
+      throw new QuantkitError('QK_CONFIG', `Pass ordering has a cycle: ${cycle.join(' → ')}.`, {
         hint: "Check the passes' `after` lists.",
       });
     }

@@ -109,9 +109,10 @@ export function fakeQuantizePerChannel(
 ): Float32Array {
   const layout = channelLayoutOf(data, dims, axis);
   if (scales.length !== layout.channels) {
+    const where = `dims [${dims.join(', ')}], axis ${axis}`;
     throw new QuantkitError(
       'QK_TENSOR_DATA',
-      `fakeQuantizePerChannel got ${scales.length} scales for ${layout.channels} channels (dims [${dims.join(', ')}], axis ${axis}).`,
+      `fakeQuantizePerChannel got ${scales.length} scales for ${layout.channels} channels (${where}).`,
     );
   }
   checkOutLength(data, out);
