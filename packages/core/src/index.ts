@@ -29,3 +29,4 @@ export * from './quant/index.js';
 export * from './ir/infer-types.js';
 export * from './prepare/quant-plan.js';
 export * from './di/package-version.js';
+export * from './prepare/index.js';

@@ -1,1 +1,3 @@
-export {};
+export { highPrecisionOutput } from './high-precision-output.js';
+export { outputPrecisionPasses, outputPrecisionPlugin } from './plugin.js';
+export { reusedOutputRescale } from './reused-output-rescale.js';

@@ -1,0 +1,151 @@
+import type { Graph } from '../ir/graph.js';
+import type { Node } from '../ir/node.js';
+import { tensorShape } from '../ir/type-info.js';
+import type { Value } from '../ir/value.js';
+import { isGemmLike } from '../ops/op-traits.js';
+import { constantTensor } from './constants.js';
+import type { GemmGroup, GemmKind } from './quant-plan.js';
+
+/** Why a GEMM-like node did not become a group; it then runs in float on the CPU. */
+export interface UnfusedGemm {
+  readonly node: Node;
+  readonly reason: string;
+}
+
+export interface GemmGroups {
+  readonly groups: GemmGroup[];
+  readonly unfused: UnfusedGemm[];
+}
+
+/**
+ * Finds the GEMM-like ops of a graph and the epilogue fused into each (DESIGN §5), in graph order:
+ * - Conv / ConvTranspose / Gemm / MatMul with a constant weight (an initializer, a Constant node, or either
+ *   through Identity), or a MatMul of two activations (attention's Q·Kᵀ and A·V);
+ * - the bias: Conv's input 2 or Gemm's C when constant; otherwise (MatMul, Gemm without C) a following Add
+ *   whose other operand is constant — in either order, PyTorch exports `Add(bias, x)` — and broadcasts along
+ *   the output-channel dim only;
+ * - then a Relu, or a Clip with constant bounds.
+ * An epilogue node is taken only when the value before it has exactly that one use and is not a graph output,
+ * so every value inside a group is private to it.
+ */
+export function findGemmGroups(graph: Graph): GemmGroups {
+  const groups: GemmGroup[] = [];
+  const unfused: UnfusedGemm[] = [];
+  for (const node of graph) {
+    if (!isGemmLike(node.opType, node.domain)) continue;
+    const result = groupAt(node);
+    if (typeof result === 'string') unfused.push({ node, reason: result });
+    else groups.push(result);
+  }
+  return { groups, unfused };
+}
+
+function groupAt(node: Node): GemmGroup | string {
+  const kind = node.opType as GemmKind;
+  const input = node.input(0);
+  const operand = node.input(1);
+  if (!input || !operand) return 'it lacks an input';
+  if (constantTensor(input)) return 'its first operand is a constant';
+  const weightTensor = constantTensor(operand);
+  if (!weightTensor && kind !== 'MatMul') return 'its weight is not a constant';
+  if (kind === 'MatMul' && weightTensor && weightTensor.dims.length < 2) return 'its weight is a vector';
+
+  let bias: Value | undefined;
+  const ownBias = kind === 'Gemm' ? node.input(2) : kind === 'MatMul' ? undefined : node.input(2);
+  if (ownBias) {
+    if (!constantTensor(ownBias)) return kind === 'Gemm' ? 'its C input is not a constant' : 'its bias is not a constant';
+    bias = ownBias;
+  }
+
+  const nodes: Node[] = [node];
+  let output = node.output;
+  let biasAdd: Node | undefined;
+  if (!bias) {
+    const add = soleUser(output, (user) => user.opType === 'Add');
+    const other = add && add.input(add.input(0) === output ? 1 : 0);
+    const tensor = other && constantTensor(other);
+    if (add && other && tensor && isChannelBias(tensor.dims, kind, node, input)) {
+      biasAdd = add;
+      bias = other;
+      nodes.push(add);
+      output = add.output;
+    }
+  }
+
+  const activation = soleUser(output, (user) => {
+    if (user.opType === 'Relu') return true;
+    if (user.opType !== 'Clip' || user.input(0) !== output) return false;
+    return user.inputs.slice(1).every((bound) => bound === undefined || constantTensor(bound) !== undefined);
+  });
+  if (activation) {
+    nodes.push(activation);
+    output = activation.output;
+  }
+
+  return {
+    kind,
+    node,
+    input,
+    weight: weightTensor ? operand : undefined,
+    input2: weightTensor ? undefined : operand,
+    weightAxis: weightAxisOf(node, weightTensor?.dims.length),
+    bias,
+    biasAdd,
+    activation,
+    output,
+    nodes,
+  };
+}
+
+/** The one node reading `value`, if it passes `accept` and `value` is not also a graph output. */
+function soleUser(value: Value, accept: (user: Node) => boolean): Node | undefined {
+  if (value.useCount !== 1 || value.isGraphOutput()) return undefined;
+  const user = value.uses()[0]!.node;
+  if (user.domain !== '' && user.domain !== 'ai.onnx') return undefined;
+  return user.outputs.length === 1 && accept(user) ? user : undefined;
+}
+
+/**
+ * Output-channel axis of the weight: Conv [M, C/g, k…] 0; ConvTranspose [C, M/g, k…] 1; Gemm B is [K, N] or,
+ * with transB, [N, K]; MatMul's weight is [..., K, N], so its last axis. -1 (ONNX's "last axis") without a
+ * constant weight.
+ */
+function weightAxisOf(node: Node, weightRank: number | undefined): number {
+  switch (node.opType) {
+    case 'Conv':
+      return 0;
+    case 'ConvTranspose':
+      return 1;
+    case 'Gemm':
+      return (node.attribute('transB')?.asNumber() ?? 0) === 1 ? 0 : 1;
+    default:
+      return weightRank === undefined ? -1 : weightRank - 1;
+  }
+}
+
+/**
+ * Whether a constant of these dims, added to the GEMM output, is a per-output-channel bias: every dim is 1
+ * except the channel dim (axis 1 of a Conv's NCHW output, the last axis of a Gemm / MatMul output), and it does
+ * not add dims the output lacks.
+ */
+function isChannelBias(dims: readonly number[], kind: GemmKind, node: Node, input: Value): boolean {
+  const outputRank = rankOf(kind, node, input);
+  if (kind === 'Conv' || kind === 'ConvTranspose') {
+    if (outputRank === undefined || dims.length > outputRank) return false;
+    const channel = 1 - (outputRank - dims.length);
+    return dims.every((d, i) => d === 1 || i === channel);
+  }
+  if (dims.length > (outputRank ?? 1)) return false;
+  return dims.every((d, i) => d === 1 || i === dims.length - 1);
+}
+
+/** The GEMM output's rank, or a lower bound for a MatMul with operands of unknown rank. */
+function rankOf(kind: GemmKind, node: Node, input: Value): number | undefined {
+  if (kind === 'Gemm') return 2;
+  const declared = tensorShape(node.output.type)?.length;
+  if (declared !== undefined) return declared;
+  const weightRank = constantTensor(node.input(1))?.dims.length ?? tensorShape(node.input(1)?.type)?.length;
+  if (kind !== 'MatMul') return weightRank;
+  const known = [tensorShape(input.type)?.length, weightRank].filter((r): r is number => r !== undefined);
+  return known.length > 0 ? Math.max(...known) : undefined;
+}

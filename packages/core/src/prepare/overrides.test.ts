@@ -1,0 +1,207 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
+import { GraphBuilder } from '../ir/builder.js';
+import { DataType } from '../ir/dtype.js';
+import { Tensor } from '../ir/tensor.js';
+import { buildQuantPlan } from './build-plan.js';
+import { finalizePlan } from './finalize-plan.js';
+import { applyOverrides, globToRegExp, loadQuantConfig, parseQuantConfig, type Override } from './overrides.js';
+import { INT8_TEMPLATE } from './templates.js';
+
+const zeros = (...dims: number[]) => Tensor.fromArray(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
+
+/** x → conv1 + relu → Transpose → conv2 → Softmax → conv3 → out. */
+function model() {
+  const b = new GraphBuilder();
+  const x = b.input('x', DataType.FLOAT, [1, 4, 8, 8]);
+  const conv = (input: typeof x, name: string) =>
+    b.node('Conv', [input, b.initializer(`${name}.w`, zeros(4, 4, 1, 1)), b.initializer(`${name}.b`, zeros(4))], {
+      name: `/${name}/Conv`,
+    })[0]!;
+  const c1 = conv(x, 'conv1');
+  const [a] = b.node('Relu', [c1], { name: '/conv1/Relu' });
+  const [t] = b.node('Transpose', [a!], { name: '/t/Transpose', attributes: { perm: [0, 1, 3, 2] } });
+  const c2 = conv(t!, 'conv2');
+  const [s] = b.node('Softmax', [c2], { name: '/softmax/Softmax', attributes: { axis: 1 } });
+  const out = conv(s!, 'conv3');
+  b.output(out);
+  const m = b.model();
+  const { plan } = buildQuantPlan(m, INT8_TEMPLATE);
+  const node = (name: string) => m.graph.nodes().find((n) => n.name === name)!;
+  return { m, plan, x, a: a!, t: t!, c2, s: s!, out, node };
+}
+
+function errorOf(fn: () => unknown): QuantkitError {
+  try {
+    fn();
+  } catch (error) {
+    if (isQuantkitError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a QuantkitError');
+}
+
+function apply(overrides: Override[]) {
+  const g = model();
+  const diagnostics = applyOverrides(g.m, g.plan, overrides, INT8_TEMPLATE);
+  finalizePlan(g.m, g.plan);
+  return { ...g, diagnostics };
+}
+
+describe('applyOverrides', () => {
+  it('matches node names by glob and sets the dtype of a GEMM group output (any node of the group)', () => {
+    const { plan, a } = apply([{ node: '/conv1/Rel?', dtype: 'qint16' }]);
+    expect(plan.activations.get(a)?.dtype).toBe('qint16');
+  });
+
+  it('matches by op type', () => {
+    const { plan, s, c2 } = apply([{ opType: 'Softmax', dtype: 'qint16' }]);
+    expect(plan.activations.get(s)?.dtype).toBe('qint16');
+    expect(plan.activations.get(c2)?.dtype).toBe('qint8');
+  });
+
+  it('lets the later override win', () => {
+    const { plan, a, c2, t } = apply([
+      { opType: 'Conv', dtype: 'qint16' },
+      { node: '/conv1/*', dtype: 'qint8' },
+    ]);
+    expect(plan.activations.get(a)?.dtype).toBe('qint8');
+    expect(plan.activations.get(c2)?.dtype).toBe('qint16');
+    expect(plan.activations.get(t)).toMatchObject({ shareWith: a, dtype: 'qint8' });
+  });
+
+  it('gives a pass-through its own observer when its dtype differs from its source', () => {
+    const { plan, t } = apply([{ node: '/t/Transpose', dtype: 'qint16' }]);
+    expect(plan.activations.get(t)).toEqual({ value: t, dtype: 'qint16' });
+  });
+
+  it("float on an elementwise op: its output stays float; the GEMM after it reads a quantized copy", () => {
+    const { plan, s, node } = apply([{ opType: 'Softmax', dtype: 'float' }]);
+    expect(plan.float.has(s)).toBe(true);
+    const copy = plan.activations.get(s)!;
+    expect(copy.uses).toEqual([{ node: node('/conv3/Conv'), index: 0 }]);
+    expect(copy.dtype).toBe('qint8');
+  });
+
+  it('float on a GEMM group: the output and the pass-throughs sharing it stay float; weights stay quantized', () => {
+    const { plan, a, t, node } = apply([{ node: '/conv1/Conv', dtype: 'float' }]);
+    expect([...plan.float]).toEqual([a, t]);
+    expect(plan.activations.has(a)).toBe(false);
+    expect(plan.groups.map((g) => g.node.name)).toContain('/conv1/Conv');
+    expect(plan.activations.get(t)?.uses).toEqual([{ node: node('/conv2/Conv'), index: 0 }]);
+  });
+
+  it('float then a later dtype on the same tensor quantizes it again', () => {
+    const { plan, s } = apply([
+      { opType: 'Softmax', dtype: 'float' },
+      { node: '/softmax/*', dtype: 'qint16' },
+    ]);
+    expect(plan.float.size).toBe(0);
+    expect(plan.activations.get(s)).toEqual({ value: s, dtype: 'qint16' });
+  });
+
+  it('keeps a high-precision output high precision under a dtype override, and says so', () => {
+    const g = model();
+    g.plan.activations.delete(g.out);
+    g.plan.highPrecision.add(g.out);
+    const diagnostics = applyOverrides(g.m, g.plan, [{ opType: 'Conv', dtype: 'qint16' }], INT8_TEMPLATE);
+    expect(g.plan.activations.has(g.out)).toBe(false);
+    expect(g.plan.highPrecision.has(g.out)).toBe(true);
+    expect(diagnostics.map((d) => d.message)).toEqual([`${g.out.name} stays at high precision; a qint16 override does not lower it.`]);
+  });
+
+  it('is an error naming the override when it matches no node', () => {
+    const error = errorOf(() => apply([{ node: 'linear3', dtype: 'float' }]));
+    expect(error.code).toBe('QK_CONFIG');
+    expect(error.message).toBe('override #1 (node "linear3" → float) matches no node of the model.');
+    expect(error.hint).toContain('Conv, Relu, Softmax, Transpose');
+  });
+
+  it('is an error when the matched nodes have no float activation output', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', DataType.FLOAT, [2]);
+    const [shape] = b.node('Shape', [x], { name: 'shape' });
+    b.output(shape!);
+    const m = b.model();
+    const { plan } = buildQuantPlan(m, INT8_TEMPLATE);
+    const error = errorOf(() => applyOverrides(m, plan, [{ opType: 'Shape', dtype: 'qint16' }], INT8_TEMPLATE));
+    expect(error.code).toBe('QK_CONFIG');
+    expect(error.message).toContain("matches only nodes with no float activation output ('shape' (Shape))");
+  });
+
+  it('rejects an override with neither node nor opType', () => {
+    expect(errorOf(() => apply([{ dtype: 'qint8' }])).message).toContain('needs `node`');
+  });
+});
+
+describe('globToRegExp', () => {
+  it('matches whole names with * and ?, everything else literal', () => {
+    expect(globToRegExp('/linear3/*').test('/linear3/MatMul')).toBe(true);
+    expect(globToRegExp('/linear3/*').test('x/linear3/MatMul')).toBe(false);
+    expect(globToRegExp('a.b?').test('a.bc')).toBe(true);
+    expect(globToRegExp('a.b?').test('axbc')).toBe(false);
+    expect(globToRegExp('(x)[1]').test('(x)[1]')).toBe(true);
+  });
+});
+
+describe('parseQuantConfig', () => {
+  it('accepts a full config', () => {
+    const config = parseQuantConfig({
+      template: 'int16',
+      reusedOutputs: 'quantize',
+      overrides: [{ node: '/head/*', dtype: 'float' }, { opType: 'Softmax', dtype: 'qint16' }],
+    });
+    expect(config).toEqual({
+      template: 'int16',
+      reusedOutputs: 'quantize',
+      overrides: [{ node: '/head/*', dtype: 'float' }, { opType: 'Softmax', dtype: 'qint16' }],
+    });
+  });
+
+  it.each([
+    [{ templat: 'int8' }, 'cfg.json: unknown key `templat` (known keys: template, reusedOutputs, overrides).'],
+    [{ overrides: [{ node: 'a', dtype: 'qint8', optype: 'Add' }] }, 'unknown key `overrides[0].optype`'],
+    [{ template: 'int4' }, '`template` must be one of int8, int16 (got "int4")'],
+    [{ reusedOutputs: 'yes' }, '`reusedOutputs` must be one of rescale, quantize'],
+    [{ overrides: {} }, '`overrides` must be an array'],
+    [{ overrides: [{ node: 'a', dtype: 'int8' }] }, '`overrides[0].dtype` must be one of qint8, qint16, float (got "int8")'],
+    [{ overrides: [{ dtype: 'float' }] }, '`overrides[0]` needs `node`'],
+    [{ overrides: [{ node: 3, dtype: 'float' }] }, '`overrides[0].node` must be a non-empty string'],
+    [[], 'the top level must be a JSON object'],
+  ])('rejects %j', (data, message) => {
+    const error = errorOf(() => parseQuantConfig(data, 'cfg.json'));
+    expect(error.code).toBe('QK_CONFIG');
+    expect(error.subject).toBe('cfg.json');
+    expect(error.message).toContain(message);
+  });
+});
+
+describe('loadQuantConfig', () => {
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'quantkit-config-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('reads and validates a file, naming it in errors', async () => {
+    const good = join(dir, 'good.json');
+    await writeFile(good, JSON.stringify({ template: 'int8', overrides: [{ opType: 'Softmax', dtype: 'qint16' }] }));
+    expect(await loadQuantConfig(good)).toEqual({ template: 'int8', overrides: [{ opType: 'Softmax', dtype: 'qint16' }] });
+
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ override: [] }));
+    await expect(loadQuantConfig(bad)).rejects.toMatchObject({ code: 'QK_CONFIG', message: expect.stringContaining(`${bad}: unknown key \`override\``) });
+  });
+
+  it('reports invalid JSON and a missing file', async () => {
+    const broken = join(dir, 'broken.json');
+    await writeFile(broken, '{ "template": ');
+    await expect(loadQuantConfig(broken)).rejects.toMatchObject({ code: 'QK_CONFIG', message: expect.stringContaining(`${broken} is not valid JSON`) });
+    await expect(loadQuantConfig(join(dir, 'none.json'))).rejects.toMatchObject({ code: 'QK_FILE_NOT_FOUND' });
+  });
+});
