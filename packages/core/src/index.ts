@@ -30,3 +30,4 @@ export * from './ir/infer-types.js';
 export * from './prepare/quant-plan.js';
 export * from './di/package-version.js';
 export * from './prepare/index.js';
+export * from './qdq/index.js';
