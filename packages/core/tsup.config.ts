@@ -1,2 +1,2 @@
 import { packageConfig } from '../../tools/tsup-config.js';
-export default packageConfig();
+export default packageConfig({ entry: { 'calibrate-worker': 'src/calibrate/worker.ts' } });

@@ -1,5 +1,7 @@
 import { Command, CommanderError } from 'commander';
+import { registerCalibrate, registerMergeCalib } from './commands/calibrate.js';
 import { registerInspect } from './commands/inspect.js';
+import { UsageError } from './options.js';
 import { EXIT, formatError, processIo, type Io } from './output.js';
 import { version } from './version.js';
 
@@ -13,6 +15,8 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   registerInspect(program, io);
+  registerCalibrate(program, io);
+  registerMergeCalib(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     command.showHelpAfterError(`(run quantkit ${command.name()} --help for usage)`);
@@ -27,6 +31,11 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;
   } catch (error) {
+    if (error instanceof UsageError) {
+      const verb = argv.find((a) => !a.startsWith('-')) ?? '';
+      io.stderr(`error: ${error.message}\n(run quantkit ${verb} --help for usage)\n`);
+      return EXIT.usage;
+    }
     if (error instanceof CommanderError) {
       // --help and --version end through here with exit code 0; every other commander error is a usage error.
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;

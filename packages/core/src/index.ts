@@ -30,4 +30,8 @@ export * from './ir/infer-types.js';
 export * from './prepare/quant-plan.js';
 export * from './di/package-version.js';
 export * from './prepare/index.js';
+export * from './runtime/index.js';
+export * from './calibrate/index.js';
+export * from './metrics/index.js';
 export * from './qdq/index.js';
+export * from './flow/index.js';

@@ -1,0 +1,2 @@
+export * from './calibrate-model.js';
+export * from './fingerprint.js';
