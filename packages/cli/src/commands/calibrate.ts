@@ -115,14 +115,15 @@ export function registerCalibrate(program: Command, io: Io): void {
     .option('--shard <k/n>', 'calibrate only shard k of n and write only calib.json (combine with merge-calib)', shard)
     .action(async (model: string, flags: CalibrateFlags) => {
       const options = await flowOptions(model, flags, io);
-      fs.mkdirSync(flags.out, { recursive: true });
       if (flags.shard) {
         const result = await calibrateShard(options, flags.shard);
+        fs.mkdirSync(flags.out, { recursive: true });
         writeFileAtomic(path.join(flags.out, 'calib.json'), result.toText());
         io.stderr(`wrote ${path.join(flags.out, 'calib.json')} (shard ${flags.shard.index}/${flags.shard.count}, ${result.samples} samples)\n`);
         return;
       }
       const result = await calibrateModel(options);
+      fs.mkdirSync(flags.out, { recursive: true });
       const reportText = `${JSON.stringify(result.report, null, 2)}\n`;
       writeFileAtomic(path.join(flags.out, 'calib.json'), result.calibration.toText());
       writeChunksAtomic(path.join(flags.out, 'qat.onnx'), encodeModelChunks(result.qat));

@@ -1,0 +1,137 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModel, encodeNpy, encodeNpz, parseNpy } from '@quantkit/core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const bin = path.join(root, 'packages/cli/dist/bin.js');
+const fixtures = path.join(root, 'fixtures');
+const single = path.join(fixtures, 'models/seed_small_single/model.onnx');
+const reuse = path.join(fixtures, 'models/seed_small_reuse/model.onnx');
+const calib = path.join(fixtures, 'calib/seed');
+
+function quantkit(...args: string[]) {
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let work: string;
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'quantkit-calibrate-'));
+});
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const outDir = (name: string) => path.join(work, name);
+const report = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'report.json'), 'utf8'));
+
+describe('quantkit calibrate on the seed model', () => {
+  it('writes calib.json, qat.onnx and report.json; --json prints exactly report.json', () => {
+    const out = outDir('single-int16');
+    const result = quantkit('calibrate', single, '--calib', calib, '--template', 'int16', '--out', out, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(fs.readFileSync(path.join(out, 'report.json'), 'utf8'));
+    const r = JSON.parse(result.stdout);
+    expect(Object.keys(r.outputs)).toEqual(['z']);
+    for (const key of ['sqnrDb', 'cosine', 'maxAbs', 'meanAbs']) expect(typeof r.outputs.z[key]).toBe('number');
+    expect(r.model.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(r.calibration.samples).toBe(4);
+    expect(r.layers.length).toBeGreaterThan(0);
+  });
+
+  it('keeps linear3 (the last linear) at high precision: no Q/DQ after it in qat.onnx', () => {
+    const qat = decodeModel(fs.readFileSync(path.join(outDir('single-int16'), 'qat.onnx')));
+    const z = qat.graph.outputs.find((v) => v.name === 'z')!;
+    expect(z.producer()?.opType).toBe('Add');
+    expect(z.uses()).toHaveLength(0);
+    expect(qat.opset).toBe(21);
+  });
+
+  it('gives the same bytes for the same inputs', () => {
+    const again = outDir('single-int16-again');
+    expect(quantkit('calibrate', single, '--calib', calib, '--template', 'int16', '--out', again, '--json').code).toBe(0);
+    for (const file of ['calib.json', 'qat.onnx']) {
+      expect(fs.readFileSync(path.join(again, file)).equals(fs.readFileSync(path.join(outDir('single-int16'), file)))).toBe(true);
+    }
+    const a = report(again);
+    const b = report(outDir('single-int16'));
+    expect(a).toEqual(b);
+  });
+
+  it('reuse: y reaches the graph output in float and linear3 reads a quantized copy; rescale is not worse than quantize', () => {
+    const sqnr: Record<string, number> = {};
+    for (const mode of ['rescale', 'quantize']) {
+      const out = outDir(`reuse-${mode}`);
+      const result = quantkit('calibrate', reuse, '--calib', calib, '--reused-outputs', mode, '--out', out, '--json');
+      expect(result.code, result.stderr).toBe(0);
+      sqnr[mode] = report(out).outputs.y.sqnrDb;
+    }
+    const qat = decodeModel(fs.readFileSync(path.join(outDir('reuse-rescale'), 'qat.onnx')));
+    const y = qat.graph.outputs.find((v) => v.name === 'y')!;
+    expect(y.producer()?.opType).toBe('Add');
+    const quantizeOfY = y.uses().map((u) => u.node);
+    expect(quantizeOfY.map((n) => n.opType)).toEqual(['QuantizeLinear']);
+    const readers = quantizeOfY[0]!.output.uses().flatMap((u) => u.node.output.uses().map((v) => v.node.name));
+    expect(readers).toEqual(['/linear3/MatMul']);
+    expect(sqnr.rescale).toBeGreaterThanOrEqual(sqnr.quantize!);
+  });
+
+  it('shards merged with merge-calib give the same calib.json as one run', () => {
+    const whole = outDir('whole');
+    expect(quantkit('calibrate', single, '--calib', calib, '--out', whole, '--json').code).toBe(0);
+    const parts = [0, 1].map((k) => {
+      const out = outDir(`shard-${k}`);
+      const result = quantkit('calibrate', single, '--calib', calib, '--shard', `${k}/2`, '--out', out);
+      expect(result.code, result.stderr).toBe(0);
+      expect(fs.existsSync(path.join(out, 'qat.onnx'))).toBe(false);
+      return path.join(out, 'calib.json');
+    });
+    const merged = path.join(work, 'merged.json');
+    expect(quantkit('merge-calib', ...parts, '--out', merged).code).toBe(0);
+    expect(fs.readFileSync(merged, 'utf8')).toBe(fs.readFileSync(path.join(whole, 'calib.json'), 'utf8'));
+    const fromMerged = outDir('from-merged');
+    expect(quantkit('calibrate', single, '--calib', calib, '--from-calib', merged, '--out', fromMerged, '--json').code).toBe(0);
+    expect(fs.readFileSync(path.join(fromMerged, 'qat.onnx')).equals(fs.readFileSync(path.join(whole, 'qat.onnx')))).toBe(true);
+  });
+});
+
+describe('bad calibration data', () => {
+  const sample = parseNpy(fs.readFileSync(path.join(calib, 'input_000.npy')));
+  const folder = (name: string, files: Record<string, Uint8Array>) => {
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir, { recursive: true });
+    for (const [file, bytes] of Object.entries(files)) fs.writeFileSync(path.join(dir, file), bytes);
+    return dir;
+  };
+  const withNaN = () => {
+    const data = Float32Array.from(sample.data as Float32Array);
+    data[1234] = Number.NaN;
+    return encodeNpy({ dtype: 'float32', shape: sample.shape, data });
+  };
+  const cases: [string, () => string, string[]][] = [
+    ['a wrong shape', () => folder('shape', { 'a.npy': encodeNpy({ dtype: 'float32', shape: [2, 100, 128], data: new Float32Array(25600) }) }), ['a.npy', 'input']],
+    ['a wrong dtype', () => folder('dtype', { 'b.npy': encodeNpy({ dtype: 'float64', shape: sample.shape, data: new Float64Array(51200) }) }), ['b.npy', 'input', 'float64']],
+    ['a NaN', () => folder('nan', { 'c.npy': withNaN() }), ['c.npy', 'input', 'NaN']],
+    ['a missing input name', () => folder('missing', { 'd.npz': encodeNpz({ x: sample }) }), ['d.npz', 'input']],
+    ['an empty folder', () => folder('empty', {}), ['empty']],
+  ];
+  for (const [what, make, mentions] of cases) {
+    it(`exits 1 for ${what}, naming the file and tensor, and writes nothing`, () => {
+      const data = make();
+      const out = outDir(`bad-${path.basename(data)}`);
+      const result = quantkit('calibrate', single, '--calib', data, '--out', out);
+      expect(result.code).toBe(1);
+      for (const text of mentions) expect(result.stderr).toContain(text);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(fs.existsSync(out)).toBe(false);
+    });
+  }
+
+  it('exits 2 when neither --calib nor --random is given', () => {
+    const result = quantkit('calibrate', single, '--out', outDir('none'));
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--calib');
+  });
+});
