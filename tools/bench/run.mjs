@@ -2,9 +2,10 @@
 // Benchmarks: each times quantkit beside its baseline in the same run and reports the ratio.
 //   npm run bench [-- codec] [--json]
 // Needs `npm run build`; the codec baseline needs Debian's python3-onnx.
+import { benchCalibrate } from './calibrate.mjs';
 import { benchCodec } from './codec.mjs';
 
-const benches = { codec: benchCodec };
+const benches = { codec: benchCodec, calibrate: benchCalibrate };
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const chosen = args.filter((a) => !a.startsWith('--'));
@@ -15,12 +16,14 @@ for (const name of chosen.length ? chosen : Object.keys(benches)) {
     console.error(`unknown benchmark '${name}'; known: ${Object.keys(benches).join(', ')}`);
     process.exit(2);
   }
-  const result = await bench();
-  results.push(result);
-  if (!json) {
-    console.log(
-      `${result.name}: quantkit ${result.quantkitMs.toFixed(1)} ms, ${result.baseline} ${result.baselineMs.toFixed(1)} ms → ratio ${result.ratio.toFixed(2)} (goal ${result.goal})`,
-    );
+  for (const result of [await bench()].flat()) {
+    results.push(result);
+    if (!json) {
+      const unit = result.unit ?? 'ms';
+      console.log(
+        `${result.name}: quantkit ${result.quantkitMs.toFixed(1)} ${unit}, ${result.baseline} ${result.baselineMs.toFixed(1)} ${unit} → ratio ${result.ratio.toFixed(2)} (goal ${result.goal})`,
+      );
+    }
   }
 }
 if (json) console.log(JSON.stringify(results, null, 2));
