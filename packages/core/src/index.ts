@@ -35,3 +35,4 @@ export * from './calibrate/index.js';
 export * from './metrics/index.js';
 export * from './qdq/index.js';
 export * from './flow/index.js';
+export * from './integer/index.js';

@@ -1,0 +1,491 @@
+import { QuantkitError } from '../errors/quantkit-error.js';
+import { AttributeType } from '../ir/attribute.js';
+import { cloneModel } from '../ir/clone.js';
+import { DataType, dtypeName } from '../ir/dtype.js';
+import type { Graph } from '../ir/graph.js';
+import { inferElemTypes } from '../ir/infer-types.js';
+import type { Model } from '../ir/model.js';
+import { Node } from '../ir/node.js';
+import { Tensor } from '../ir/tensor.js';
+import { tensorElemType, tensorShape, tensorType } from '../ir/type-info.js';
+import { Value } from '../ir/value.js';
+import { upgradeOpset } from '../qdq/upgrade-opset.js';
+import { INTEGER_DOMAIN, INTEGER_RANGE, isIntegerOp, type IntegerDtype, type NarrowDtype } from './integer-ops.js';
+import {
+  dequantizeAttrs,
+  gemmOutputAttrs,
+  intAttr,
+  quantizeAttrs,
+  rescaleAttrs,
+  stringAttr,
+  type GemmOutputAttrs,
+} from './node-attrs.js';
+import { ORT_GAP_DATA_INPUTS, ORT_INTEGER_GAPS } from './ort-support.js';
+import { decodeMultiplier, outputBounds, type OutputBounds, type RescaleParams } from './requant.js';
+
+/**
+ * Lowers the integer IR to standard ONNX (opset 21) that onnxruntime runs and that computes the same integers as
+ * the interpreter, bit for bit:
+ *
+ * 1. Quantize → QuantizeLinear (int8 / int16 zero point 0); rounding 'bpu' → Div in float32, then floor(v + 0.5),
+ *    Clip and Cast in float64.
+ * 2. Dequantize → DequantizeLinear (per tensor or per axis; int32 input included).
+ * 3. Rescale → Cast to float64, y = Floor(t + 0.5) with t = acc · (multiplier · 2^−shift), Clip to the output
+ *    bounds, Cast. Exact: t is exact (|acc · multiplier| ≤ 2^53 − 2^31 has at most 53 significant bits, and the
+ *    power-of-two factor is exact). t + 0.5 lies on the grid of 2^−shift, which 53 bits cover below 2^(53−shift);
+ *    beyond, t + 0.5 ∈ [2^(53−shift), 2^(53−shift) + 0.5) (as |acc · multiplier| < 2^53), where rounding moves it
+ *    by less than 0.5 and so cannot change its floor. For t < 0 the sum is smaller than |t|: exact.
+ * 4. Conv → ConvInteger on uint8 × uint8 with zero points: x_u = x + 128 (zero point 128), w_u = w + 128 (zero point
+ *    128). onnxruntime's x86 u8 × s8 kernels (AVX2 without VNNI, vpmaddubsw) can saturate 16-bit pair sums; its
+ *    u8 × u8 kernels widen to 16 bits first, so they are exact on every CPU. An int16 x is split into bytes,
+ *    x = 256 · hi + lo with hi = floor(x / 256) ∈ [−128, 127] (fed as hi + 128, zero point 128) and lo ∈ [0, 255]
+ *    (zero point 0), computed exactly in float32; acc = 256 · ConvInteger(hi) + ConvInteger(lo), combined in
+ *    float64 (|256 · Σ hi · w| ≤ K · 2^22, far below 2^53). Every int32 quantity inside ConvInteger (Σ x_u · w_u ≤
+ *    K · 255², the row / column sums times 128, K · 128²) stays below 2^31 for K = (C / group) · Π kernel ≤
+ *    {@link CONV_MAX_K}; a larger K is refused. The bias is added in float64.
+ * 5. Gemm / MatMul → Cast to float64, Gemm / MatMul in float64 (every partial sum is an integer below 2^53 for
+ *    K ≤ 2^22, so any summation order is exact), bias added in float64.
+ * 6. Output stage of 4 and 5: Clip to the int32 range (acc saturation) and then, per out_dtype, the Rescale chain of
+ *    3; or Clip to the relu / clip bounds and Cast to int32; or that int32 through DequantizeLinear with the
+ *    per-channel float32 scale x_scale · w_scale[c].
+ * 7. VPU islands (any other quantkit op) → the standard op, without `unit`.
+ * 8. Standard pass-through ops that onnxruntime lacks for an integer dtype (ort-support.ts) run between Casts to
+ *    an exact float carrier.
+ * The model is copied; a model below opset 21 is upgraded first (upgradeOpset). Graph input and output names are
+ * kept.
+ */
+export function lowerToStandard(model: Model): Model {
+  const lowered = cloneModel(model);
+  if (lowered.opset < LOWERED_OPSET) upgradeOpset(lowered, LOWERED_OPSET);
+  const { graph } = lowered;
+  annotateIntegerTypes(graph);
+  const context: LoweringContext = { types: inferElemTypes(graph), ranks: inferRanks(graph) };
+  for (const node of graph.nodes()) {
+    if (node.domain === INTEGER_DOMAIN) {
+      lowerIntegerNode(graph, node, context);
+    } else if ((node.domain === '' || node.domain === 'ai.onnx') && Object.hasOwn(ORT_INTEGER_GAPS, node.opType)) {
+      castAroundGap(graph, node, context.types);
+    }
+  }
+  const opset = Math.max(lowered.opset, LOWERED_OPSET);
+  lowered.opsetImports.delete(INTEGER_DOMAIN);
+  lowered.opsetImports.set(lowered.opsetImports.has('ai.onnx') ? 'ai.onnx' : '', opset);
+  lowered.irVersion = Math.max(lowered.irVersion, 10);
+  return lowered;
+}
+
+export const LOWERED_OPSET = 21;
+/** The largest Conv reduction length the ConvInteger lowering keeps exact: K · 255² < 2^31. */
+export const CONV_MAX_K = 33025;
+/** The largest Gemm / MatMul reduction length the float64 lowering keeps exact: K · 2^30 < 2^53. */
+export const GEMM_MAX_K = 2 ** 22;
+
+const ONNX_INTEGER: Record<IntegerDtype, number> = {
+  int8: DataType.INT8,
+  int16: DataType.INT16,
+  int32: DataType.INT32,
+};
+const INTEGER_OF_ONNX = new Map<number, IntegerDtype>([
+  [DataType.INT8, 'int8'],
+  [DataType.INT16, 'int16'],
+  [DataType.INT32, 'int32'],
+]);
+
+function lowerError(node: Node, message: string, hint?: string): QuantkitError {
+  return new QuantkitError('QK_UNSUPPORTED', `Cannot lower node ${node.describe()} to onnxruntime: ${message}`, {
+    subject: node.name,
+    hint,
+  });
+}
+
+/** Declares the element type of every quantkit output, so that inferElemTypes sees through the custom ops. */
+function annotateIntegerTypes(graph: Graph): void {
+  for (const node of graph) {
+    if (node.domain !== INTEGER_DOMAIN) continue;
+    let elemType: number = DataType.FLOAT;
+    if (node.opType === 'Quantize') elemType = dtypeOf(stringAttr(node, 'dtype'));
+    else if (node.opType === 'Rescale' || node.opType === 'Conv' || node.opType === 'Gemm' || node.opType === 'MatMul') {
+      elemType = dtypeOf(stringAttr(node, 'out_dtype'));
+    }
+    for (const output of node.outputs) {
+      if (tensorElemType(output.type) === undefined) output.type = tensorType(elemType, tensorShape(output.type));
+    }
+  }
+}
+
+function dtypeOf(name: string | undefined): number {
+  switch (name) {
+    case 'int8':
+      return DataType.INT8;
+    case 'int16':
+      return DataType.INT16;
+    case 'int32':
+      return DataType.INT32;
+    default:
+      return DataType.FLOAT;
+  }
+}
+
+/** Inserts standard nodes before `anchor`, named after it. */
+class Emitter {
+  constructor(
+    private readonly graph: Graph,
+    private readonly anchor: Node,
+  ) {}
+
+  op(opType: string, inputs: (Value | undefined)[], attributes: Record<string, number | number[] | string> = {}, output?: Value): Value {
+    const name = this.graph.uniqueName(`${this.anchor.name || this.anchor.opType}/${opType}`);
+    const out = output ?? new Value(this.graph.uniqueName(`${name}_out`));
+    this.graph.insertBefore(this.anchor, new Node({ opType, name, inputs, outputs: [out], attributes }));
+    return out;
+  }
+
+  constant(label: string, tensor: Tensor): Value {
+    const name = this.graph.uniqueName(`${this.anchor.name || this.anchor.opType}/${label}`);
+    return this.graph.addInitializer(new Value(name), tensor);
+  }
+
+  f32(label: string, value: number): Value {
+    return this.constant(label, Tensor.fromArray(Float32Array.of(value), []));
+  }
+
+  f64(label: string, value: number): Value {
+    return this.constant(label, Tensor.fromArray(Float64Array.of(value), []));
+  }
+
+  cast(input: Value, to: number, output?: Value): Value {
+    return this.op('Cast', [input], { to }, output);
+  }
+}
+
+/** Dims that broadcast `count` per-channel values along `axis` of a rank-`rank` tensor (a scalar for one value). */
+function channelDims(count: number, rank: number, axis: number): number[] {
+  const trailing = axis < 0 ? -1 - axis : rank - 1 - axis;
+  return count === 1 ? [] : [count, ...Array.from({ length: trailing }, () => 1)];
+}
+
+/** Ops whose output has the rank of their first input. */
+const SAME_RANK = new Set(['Identity', 'Relu', 'Sigmoid', 'Tanh', 'Softmax', 'LayerNormalization', 'MaxPool', 'Pad', 'Transpose', 'Cast', 'Clip']);
+
+/**
+ * Ranks of the values, from declared shapes and initializers and through the ops that keep or fix the rank;
+ * computed before any rewrite, since per-channel constants need the rank of values whose producers get replaced.
+ */
+function inferRanks(graph: Graph): Map<Value, number> {
+  const ranks = new Map<Value, number>();
+  const rankOf = (value: Value | undefined): number | undefined => {
+    if (!value) return undefined;
+    return ranks.get(value) ?? tensorShape(value.type)?.length ?? value.constValue?.dims.length;
+  };
+  for (const value of graph.inputs) if (rankOf(value) !== undefined) ranks.set(value, rankOf(value)!);
+  for (const node of graph) {
+    for (const output of node.outputs) {
+      let rank = tensorShape(output.type)?.length;
+      if (rank === undefined && node.domain === INTEGER_DOMAIN) {
+        if (node.opType === 'Gemm') rank = 2;
+        else if (node.opType === 'MatMul') {
+          const [a, b] = [rankOf(node.inputs[0]), rankOf(node.inputs[1])];
+          rank = a === undefined || b === undefined ? undefined : Math.max(a, b);
+        } else rank = rankOf(node.inputs[node.opType === 'Conv' ? 1 : 0]);
+      } else if (rank === undefined && node.opType === 'Flatten') rank = 2;
+      else if (rank === undefined && SAME_RANK.has(node.opType)) rank = rankOf(node.inputs[0]);
+      if (rank !== undefined) ranks.set(output, rank);
+    }
+  }
+  return ranks;
+}
+
+interface LoweringContext {
+  types: Map<Value, number>;
+  ranks: Map<Value, number>;
+}
+
+function lowerIntegerNode(graph: Graph, node: Node, context: LoweringContext): void {
+  if (!isIntegerOp(node.opType)) {
+    node.domain = '';
+    node.attributes.delete('unit');
+    return;
+  }
+  if (node.outputs.length !== 1) throw lowerError(node, `it has ${node.outputs.length} outputs, the op has one`);
+  const output = node.output;
+  node.replaceOutput(0, new Value(graph.uniqueName(`${output.name}_replaced`)));
+  const emit = new Emitter(graph, node);
+  switch (node.opType) {
+    case 'Quantize':
+      lowerQuantize(emit, node, output);
+      break;
+    case 'Dequantize':
+      lowerDequantize(emit, node, output);
+      break;
+    case 'Rescale':
+      lowerRescale(emit, node, output, context);
+      break;
+    case 'Conv':
+      lowerConv(emit, node, output, context.types);
+      break;
+    case 'Gemm':
+    case 'MatMul':
+      lowerGemm(emit, node, output, context);
+      break;
+  }
+  graph.remove(node);
+}
+
+function input(node: Node, index: number, what: string): Value {
+  const value = node.inputs[index];
+  if (!value) throw lowerError(node, `${what} (input ${index}) is missing`);
+  return value;
+}
+
+function integerType(node: Node, value: Value, types: Map<Value, number>, allowed: readonly IntegerDtype[], what: string): IntegerDtype {
+  const elemType = types.get(value) ?? tensorElemType(value.type) ?? value.constValue?.dtype;
+  const dtype = elemType === undefined ? undefined : INTEGER_OF_ONNX.get(elemType);
+  if (!dtype || !allowed.includes(dtype)) {
+    throw lowerError(
+      node,
+      `${what} '${value.name}' is ${elemType === undefined ? 'of unknown type' : dtypeName(elemType)}, not ${allowed.join(' or ')}`,
+      'Declare the value types of the integer model (convert writes them).',
+    );
+  }
+  return dtype;
+}
+
+function lowerQuantize(emit: Emitter, node: Node, output: Value): void {
+  const { scale, dtype, rounding } = quantizeAttrs(node);
+  const x = input(node, 0, 'x');
+  const scaleValue = emit.f32('scale', scale);
+  if (rounding === 'half_even') {
+    const zeroPoint = emit.constant(
+      'zero_point',
+      dtype === 'int8' ? Tensor.fromArray(Int8Array.of(0), []) : Tensor.fromArray(Int16Array.of(0), []),
+    );
+    emit.op('QuantizeLinear', [x, scaleValue, zeroPoint], {}, output);
+    return;
+  }
+  const v = emit.cast(emit.op('Div', [x, scaleValue]), DataType.DOUBLE);
+  const rounded = emit.op('Floor', [emit.op('Add', [v, emit.f64('half', 0.5)])]);
+  const range = INTEGER_RANGE[dtype];
+  const clipped = emit.op('Clip', [rounded, emit.f64('min', range.min), emit.f64('max', range.max)]);
+  emit.cast(clipped, ONNX_INTEGER[dtype], output);
+}
+
+function scaleTensor(scales: ArrayLike<number>): Tensor {
+  const data = Float32Array.from(scales);
+  return Tensor.fromArray(data, data.length === 1 ? [] : [data.length]);
+}
+
+function lowerDequantize(emit: Emitter, node: Node, output: Value): void {
+  const { scale, axis } = dequantizeAttrs(node);
+  const attributes: Record<string, number> = scale.length > 1 ? { axis } : {};
+  emit.op('DequantizeLinear', [input(node, 0, 'q'), emit.constant('scale', scaleTensor(scale))], attributes, output);
+}
+
+/** The exact rescale chain (case 3) from a float64 accumulator to `output`. */
+function emitRescale(
+  emit: Emitter,
+  acc: Value,
+  params: RescaleParams,
+  bounds: OutputBounds,
+  dims: number[],
+  output: Value,
+): void {
+  const factors = Float64Array.from(params.multiplier, (m, c) => decodeMultiplier(m, params.shift[c]!));
+  const t = emit.op('Mul', [acc, emit.constant('multiplier', Tensor.fromArray(factors, dims))]);
+  const rounded = emit.op('Floor', [emit.op('Add', [t, emit.f64('half', 0.5)])]);
+  const clipped = emit.op('Clip', [rounded, emit.f64('lo', bounds.lo), emit.f64('hi', bounds.hi)]);
+  emit.cast(clipped, ONNX_INTEGER[params.outDtype as NarrowDtype], output);
+}
+
+function lowerRescale(emit: Emitter, node: Node, output: Value, context: LoweringContext): void {
+  const attrs = rescaleAttrs(node);
+  const acc = input(node, 0, 'acc');
+  integerType(node, acc, context.types, ['int8', 'int16', 'int32'], 'the input');
+  let dims: number[] = [];
+  if (attrs.multiplier.length > 1) {
+    const rank = context.ranks.get(acc);
+    if (rank === undefined) {
+      if (attrs.axis !== -1) {
+        throw lowerError(node, 'a per-channel Rescale needs its input rank', "Declare the input's shape.");
+      }
+      dims = [attrs.multiplier.length];
+    } else {
+      const axis = attrs.axis < 0 ? attrs.axis + rank : attrs.axis;
+      if (axis < 0 || axis >= rank) throw lowerError(node, `axis ${attrs.axis} is outside a rank-${rank} tensor`);
+      dims = channelDims(attrs.multiplier.length, rank, axis);
+    }
+  }
+  const bounds = outputBounds(attrs.outDtype, attrs.relu, attrs.clip, `Node ${node.describe()}`);
+  emitRescale(emit, emit.cast(acc, DataType.DOUBLE), attrs, bounds, dims, output);
+}
+
+/** Case 6: the output stage from float64 sums (bias included), channels along `axis` of a rank-`rank` result. */
+function emitOutputStage(
+  emit: Emitter,
+  node: Node,
+  acc: Value,
+  attrs: GemmOutputAttrs,
+  rank: number,
+  axis: number,
+  output: Value,
+): void {
+  const int32 = INTEGER_RANGE.int32;
+  if (attrs.rescale) {
+    const saturated = emit.op('Clip', [acc, emit.f64('int32_min', int32.min), emit.f64('int32_max', int32.max)]);
+    const bounds = outputBounds(attrs.rescale.outDtype, attrs.relu, attrs.clip, `Node ${node.describe()}`);
+    emitRescale(emit, saturated, attrs.rescale, bounds, channelDims(attrs.rescale.multiplier.length, rank, axis), output);
+    return;
+  }
+  const { lo, hi } = attrs.accBounds!;
+  const clipped = emit.op('Clip', [acc, emit.f64('lo', lo), emit.f64('hi', hi)]);
+  if (attrs.outDtype === 'int32') {
+    emit.cast(clipped, DataType.INT32, output);
+    return;
+  }
+  const scale = attrs.floatScale!;
+  const attributes: Record<string, number> = scale.length > 1 ? { axis } : {};
+  emit.op('DequantizeLinear', [emit.cast(clipped, DataType.INT32), emit.constant('scale', scaleTensor(scale))], attributes, output);
+}
+
+/** An int8 tensor as uint8 + 128 (read with zero point 128): initializers are converted here, others by nodes. */
+function offsetToUint8(emit: Emitter, value: Value): Value {
+  const tensor = value.constValue;
+  if (tensor && tensor.dtype === DataType.INT8) {
+    const data = Uint8Array.from(tensor.toArray() as Int8Array, (v) => v + 128);
+    return emit.constant(`${value.name}_u8`, Tensor.fromArray(data, tensor.dims));
+  }
+  const shifted = emit.op('Add', [emit.cast(value, DataType.FLOAT), emit.f32('offset', 128)]);
+  return emit.cast(shifted, DataType.UINT8);
+}
+
+const CONV_INTEGER_ATTRIBUTES = ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'];
+
+function lowerConv(emit: Emitter, node: Node, output: Value, types: Map<Value, number>): void {
+  const x = input(node, 0, 'x');
+  const w = input(node, 1, 'w');
+  const bias = node.inputs[2];
+  const xType = integerType(node, x, types, ['int8', 'int16'], 'x');
+  integerType(node, w, types, ['int8'], 'w');
+  const wDims = tensorShape(w.type) ?? w.constValue?.dims;
+  if (!wDims || wDims.length < 3 || wDims.some((d) => typeof d !== 'number')) {
+    throw lowerError(node, 'the weight shape is unknown', 'Conv weights must be initializers or have a declared shape.');
+  }
+  const dims = wDims as number[];
+  const k = dims.slice(1).reduce((a, b) => a * b, 1);
+  if (k > CONV_MAX_K) {
+    throw lowerError(
+      node,
+      `its reduction length (C / group · kernel) is ${k}; ConvInteger stays exact up to ${CONV_MAX_K}`,
+      'Split the conv along its input channels.',
+    );
+  }
+  const channels = dims[0]!;
+  const attrs = gemmOutputAttrs(node, channels);
+  const convAttributes: Record<string, number | number[] | string> = {};
+  for (const name of CONV_INTEGER_ATTRIBUTES) {
+    const attribute = node.attribute(name);
+    if (!attribute) continue;
+    convAttributes[name] =
+      attribute.type === AttributeType.STRING
+        ? attribute.asString()
+        : attribute.type === AttributeType.INT
+          ? attribute.asNumber()
+          : attribute.asNumbers();
+  }
+  const wU8 = offsetToUint8(emit, w);
+  const zp128 = emit.constant('zp128', Tensor.fromArray(Uint8Array.of(128), []));
+  const convInteger = (data: Value, dataZeroPoint: Value) =>
+    emit.cast(emit.op('ConvInteger', [data, wU8, dataZeroPoint, zp128], convAttributes), DataType.DOUBLE);
+  let acc: Value;
+  if (xType === 'int8') {
+    acc = convInteger(offsetToUint8(emit, x), zp128);
+  } else {
+    const xf = emit.cast(x, DataType.FLOAT);
+    const high = emit.op('Floor', [emit.op('Mul', [xf, emit.f32('inv256', 1 / 256)])]);
+    const low = emit.op('Sub', [xf, emit.op('Mul', [high, emit.f32('c256', 256)])]);
+    const highU8 = emit.cast(emit.op('Add', [high, emit.f32('offset', 128)]), DataType.UINT8);
+    const lowU8 = emit.cast(low, DataType.UINT8);
+    const highAcc = convInteger(highU8, zp128);
+    const lowAcc = convInteger(lowU8, emit.constant('zp0', Tensor.fromArray(Uint8Array.of(0), [])));
+    acc = emit.op('Add', [emit.op('Mul', [highAcc, emit.f64('c256', 256)]), lowAcc]);
+  }
+  if (bias) {
+    integerType(node, bias, types, ['int32'], 'the bias');
+    const shape = Tensor.fromArray(BigInt64Array.from([-1n, ...dims.slice(2).map(() => 1n)]), [dims.length - 1]);
+    const biasD = emit.op('Reshape', [emit.cast(bias, DataType.DOUBLE), emit.constant('bias_shape', shape)]);
+    acc = emit.op('Add', [acc, biasD]);
+  }
+  emitOutputStage(emit, node, acc, attrs, dims.length, 1, output);
+}
+
+function lowerGemm(emit: Emitter, node: Node, output: Value, context: LoweringContext): void {
+  const { types, ranks } = context;
+  const a = input(node, 0, 'A');
+  const b = input(node, 1, 'B');
+  const bias = node.inputs[2];
+  integerType(node, a, types, ['int8', 'int16'], 'A');
+  integerType(node, b, types, ['int8', 'int16'], 'B');
+  const isGemm = node.opType === 'Gemm';
+  const transB = isGemm && intAttr(node, 'transB', 0) === 1;
+  const bDims = tensorShape(b.type) ?? b.constValue?.dims;
+  let channels: number | undefined;
+  let k: number | undefined;
+  if (bDims && bDims.length >= 1) {
+    const last = bDims[bDims.length - 1];
+    const other = bDims.length >= 2 ? bDims[bDims.length - 2] : undefined;
+    const [kDim, nDim] = transB ? [last, other] : bDims.length === 1 ? [last, 1] : [other, last];
+    channels = typeof nDim === 'number' ? nDim : undefined;
+    k = typeof kDim === 'number' ? kDim : undefined;
+  }
+  if (k !== undefined && k > GEMM_MAX_K) {
+    throw lowerError(node, `its reduction length ${k} exceeds ${GEMM_MAX_K}, where float64 sums stop being exact`);
+  }
+  const attrs = gemmOutputAttrs(node, channels);
+  const aD = emit.cast(a, DataType.DOUBLE);
+  const bD = emit.cast(b, DataType.DOUBLE);
+  const biasD = bias ? emit.cast(bias, DataType.DOUBLE) : undefined;
+  if (bias) integerType(node, bias, types, ['int32'], 'the bias');
+  let acc: Value;
+  let rank: number;
+  if (isGemm) {
+    const attributes = { transA: intAttr(node, 'transA', 0), transB: intAttr(node, 'transB', 0) };
+    acc = emit.op('Gemm', biasD ? [aD, bD, biasD] : [aD, bD], attributes);
+    rank = 2;
+  } else {
+    acc = emit.op('MatMul', [aD, bD]);
+    if (biasD) acc = emit.op('Add', [acc, biasD]);
+    rank = Math.max(ranks.get(a) ?? 2, ranks.get(b) ?? 2);
+  }
+  // Channels run along the last axis: a [C] vector broadcasts there, and DequantizeLinear takes axis -1, whatever
+  // the rank.
+  emitOutputStage(emit, node, acc, attrs, rank, -1, output);
+}
+
+/** Case 8: runs a pass-through op in a float carrier where onnxruntime has no integer kernel. */
+function castAroundGap(graph: Graph, node: Node, types: Map<Value, number>): void {
+  const data = node.inputs[0];
+  const elemType = data ? types.get(data) : undefined;
+  const dtype = elemType === undefined ? undefined : INTEGER_OF_ONNX.get(elemType);
+  if (!dtype) return;
+  const carrier = ORT_INTEGER_GAPS[node.opType]?.[dtype];
+  if (!carrier) return;
+  if (carrier === 'none') {
+    throw lowerError(node, `onnxruntime has no ${node.opType} for ${dtype} and no exact float type to run it in`);
+  }
+  const emit = new Emitter(graph, node);
+  const carrierType = carrier === 'float32' ? DataType.FLOAT : DataType.DOUBLE;
+  for (const index of ORT_GAP_DATA_INPUTS[node.opType] ?? [0]) {
+    const value = node.inputs[index];
+    if (value && value.name !== '') node.setInput(index, emit.cast(value, carrierType));
+  }
+  const output = node.outputs[0]!;
+  const carried = new Value(graph.uniqueName(`${output.name}_${carrier}`));
+  node.replaceOutput(0, carried);
+  const cast = new Node({
+    opType: 'Cast',
+    name: graph.uniqueName(`${node.name || node.opType}/Cast_back`),
+    inputs: [carried],
+    outputs: [output],
+    attributes: { to: ONNX_INTEGER[dtype] },
+  });
+  graph.insertAfter(node, cast);
+}
