@@ -1,6 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { registerCalibrate, registerMergeCalib } from './commands/calibrate.js';
+import { registerConvert } from './commands/convert.js';
 import { registerInspect } from './commands/inspect.js';
+import { PrecisionGateError, registerQuantize } from './commands/quantize.js';
 import { UsageError } from './options.js';
 import { EXIT, formatError, processIo, type Io } from './output.js';
 import { version } from './version.js';
@@ -17,6 +19,8 @@ export function buildProgram(io: Io): Command {
   registerInspect(program, io);
   registerCalibrate(program, io);
   registerMergeCalib(program, io);
+  registerConvert(program, io);
+  registerQuantize(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     command.showHelpAfterError(`(run quantkit ${command.name()} --help for usage)`);
@@ -31,6 +35,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;
   } catch (error) {
+    if (error instanceof PrecisionGateError) return EXIT.error;
     if (error instanceof UsageError) {
       const verb = argv.find((a) => !a.startsWith('-')) ?? '';
       io.stderr(`error: ${error.message}\n(run quantkit ${verb} --help for usage)\n`);

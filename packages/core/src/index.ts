@@ -36,3 +36,4 @@ export * from './metrics/index.js';
 export * from './qdq/index.js';
 export * from './flow/index.js';
 export * from './integer/index.js';
+export * from './convert/index.js';

@@ -10,4 +10,9 @@ describe('march-nash-h plugin', () => {
     expect(march.capabilities.gemmOutputs).toContain('int32');
     expect(marchNashHPlugin.version).toMatch(/^\d+\.\d+\.\d+/);
   });
+
+  it('registers float-output and its own fold / pass-through passes under names that do not clash with nash-m', () => {
+    const pipeline = createQuantkit({ plugins: [marchNashHPlugin] }).pipeline('convert');
+    expect(pipeline.describe()).toEqual(['float-output', 'nash-h-fold-rescale-into-gemm', 'nash-h-integer-pass-through']);
+  });
 });

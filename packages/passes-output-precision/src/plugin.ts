@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { ContainerModule, PASS, type Pass, type QuantkitPlugin } from '@quantkit/core';
+import { dequantQuantToRescale } from './dequant-quant-to-rescale.js';
 import { highPrecisionOutput } from './high-precision-output.js';
 import { reusedOutputRescale } from './reused-output-rescale.js';
 
@@ -7,8 +8,8 @@ import { reusedOutputRescale } from './reused-output-rescale.js';
 const require = createRequire(import.meta.url);
 const { name, version } = require('../package.json') as { name: string; version: string };
 
-/** Every pass of this package; the convert-phase dequant-quant-to-rescale joins this list. */
-export const outputPrecisionPasses: readonly Pass[] = [highPrecisionOutput, reusedOutputRescale];
+/** Every pass of this package: two for prepare, one for convert. */
+export const outputPrecisionPasses: readonly Pass[] = [highPrecisionOutput, reusedOutputRescale, dequantQuantToRescale];
 
 export const outputPrecisionPlugin: QuantkitPlugin = {
   name,

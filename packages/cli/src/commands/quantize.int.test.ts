@@ -1,0 +1,109 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModel, type Model, type Node } from '@quantkit/core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
+const bin = path.join(root, 'packages/cli/dist/bin.js');
+const models = path.join(root, 'fixtures/models');
+const calib = path.join(root, 'fixtures/calib/seed');
+
+function quantkit(...args: string[]) {
+  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let work: string;
+beforeAll(() => {
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'quantkit-quantize-'));
+});
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+function quantize(model: string, march: string, ...extra: string[]) {
+  const out = path.join(work, `${model}-${march}-${extra.join('')}`);
+  const result = quantkit('quantize', path.join(models, model, 'model.onnx'), '--calib', calib, '--march', march, '--out', out, '--json', ...extra);
+  expect(result.code, result.stderr).toBe(0);
+  return {
+    report: JSON.parse(result.stdout),
+    quantized: decodeModel(fs.readFileSync(path.join(out, 'quantized.onnx'))),
+    out,
+  };
+}
+
+const byName = (model: Model, name: string): Node => model.graph.nodes().find((n) => n.name === name)!;
+const outDtype = (node: Node) => node.attribute('out_dtype')?.asString();
+const signature = (model: Model) =>
+  model.graph.nodes().map((n) => `${n.domain}::${n.opType}:${outDtype(n) ?? n.attribute('dtype')?.asString() ?? ''}`);
+
+describe('quantkit quantize', () => {
+  for (const template of ['int8', 'int16']) {
+    it(`seed_small_single, nash-m, ${template}: linear3 emits int32 and a Dequantize gives z; integer SQNR within 0.5 dB of the QDQ model`, () => {
+      const { report, quantized } = quantize('seed_small_single', 'nash-m', '--template', template);
+      const linear3 = byName(quantized, '/linear3/MatMul');
+      expect(linear3.domain).toBe('quantkit');
+      expect(outDtype(linear3)).toBe('int32');
+      const z = quantized.graph.outputs.find((v) => v.name === 'z')!;
+      expect(z.producer()?.opType).toBe('Dequantize');
+      expect(z.producer()?.inputs[0]).toBe(linear3.output);
+      expect(Math.abs(report.integer.outputs.z.sqnrDb - report.outputs.z.sqnrDb)).toBeLessThan(0.5);
+      expect(report.integer.outputs.z.lsbAgreement).toBeGreaterThanOrEqual(0.999);
+      expect(report.fallback).toEqual([]);
+    });
+  }
+
+  it('seed_small_reuse, nash-m: linear2 emits int32, y is its Dequantize, linear3 reads its Rescale; no Dequantize → Quantize left', () => {
+    const { quantized } = quantize('seed_small_reuse', 'nash-m');
+    const linear2 = byName(quantized, '/linear2/MatMul');
+    expect(outDtype(linear2)).toBe('int32');
+    const users = linear2.output.uses().map((u) => u.node.opType).sort();
+    expect(users).toEqual(['Dequantize', 'Rescale']);
+    const y = quantized.graph.outputs.find((v) => v.name === 'y')!;
+    expect(y.producer()?.opType).toBe('Dequantize');
+    const rescale = linear2.output.uses().find((u) => u.node.opType === 'Rescale')!.node;
+    expect(rescale.output.uses().map((u) => u.node.name)).toEqual(['/linear3/MatMul']);
+    for (const node of quantized.graph) {
+      if (node.opType === 'Quantize') expect(node.inputs[0]?.producer()?.opType).not.toBe('Dequantize');
+    }
+  });
+
+  it('seed_small_reuse, nash-h: linear2 emits float32 and a VPU Quantize feeds linear3; --integer-conv matches nash-m', () => {
+    const { quantized } = quantize('seed_small_reuse', 'nash-h');
+    const linear2 = byName(quantized, '/linear2/MatMul');
+    expect(outDtype(linear2)).toBe('float32');
+    expect(linear2.output.name).toBe('y');
+    const quantizeNode = linear2.output.uses().map((u) => u.node).find((n) => n.opType === 'Quantize')!;
+    expect(quantizeNode.attribute('unit')?.asString()).toBe('vpu');
+    expect(quantizeNode.output.uses().map((u) => u.node.name)).toEqual(['/linear3/MatMul']);
+    const integerConv = quantize('seed_small_reuse', 'nash-h', '--integer-conv').quantized;
+    const nashM = quantize('seed_small_reuse', 'nash-m').quantized;
+    expect(signature(integerConv)).toEqual(signature(nashM));
+  });
+
+  it('--min-sqnr fails the run (exit 1) when an output of the integer model is below it', () => {
+    const model = path.join(models, 'seed_small_single/model.onnx');
+    const pass = quantkit('quantize', model, '--calib', calib, '--march', 'nash-m', '--out', path.join(work, 'gate-pass'), '--min-sqnr', '20');
+    expect(pass.code, pass.stderr).toBe(0);
+    const fail = quantkit('quantize', model, '--calib', calib, '--march', 'nash-m', '--out', path.join(work, 'gate-fail'), '--min-sqnr', '99');
+    expect(fail.code).toBe(1);
+    expect(fail.stderr).toContain('below --min-sqnr 99');
+  });
+});
+
+describe('quantkit convert', () => {
+  it('converts a qat.onnx written by calibrate into the same integer model quantize writes', () => {
+    const { out } = quantize('seed_small_reuse', 'nash-m');
+    const file = path.join(work, 'converted.onnx');
+    const result = quantkit('convert', path.join(out, 'qat.onnx'), '--march', 'nash-m', '--out', file);
+    expect(result.code, result.stderr).toBe(0);
+    expect(fs.readFileSync(file).equals(fs.readFileSync(path.join(out, 'quantized.onnx')))).toBe(true);
+  });
+
+  it('refuses a float model (no Q/DQ) with exit 1', () => {
+    const result = quantkit('convert', path.join(models, 'seed_small_single/model.onnx'), '--march', 'nash-m', '--out', path.join(work, 'x.onnx'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('QuantizeLinear');
+  });
+});

@@ -1,0 +1,75 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { encodeModelChunks, quantizeModel, writeChunksAtomic, writeFileAtomic, type QuantizeReport } from '@quantkit/core';
+import { Option, type Command } from 'commander';
+import { table, type Io } from '../output.js';
+import { loadPlugins } from '../plugins.js';
+import { calibrationOptions, flowOptions, formatMetricsTable, type CalibrateFlags } from './calibrate.js';
+
+interface QuantizeFlags extends CalibrateFlags {
+  march: string;
+  integerConv?: boolean;
+  minSqnr?: number;
+}
+
+export function formatIntegerTable(report: QuantizeReport): string {
+  const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
+  const rows = [['output', 'SQNR dB', 'cosine', 'max abs', 'LSB agreement']];
+  for (const [name, m] of Object.entries(report.integer.outputs)) {
+    rows.push([name, f(m.sqnrDb), f(m.cosine, 6), m.maxAbs.toExponential(2), `${(m.lsbAgreement * 100).toFixed(3)} %`]);
+  }
+  const march = `${report.march}${report.integerConv ? ' (integer conv)' : ''}`;
+  const lines = [`quantized.onnx (integer model, ${march}) against the float model`, table(rows)];
+  lines.push(
+    report.fallback.length === 0
+      ? 'every op runs on the NPU (no CPU fallback)'
+      : `CPU fallback (${report.fallback.length}): ${report.fallback.join(', ')}`,
+  );
+  return lines.join('\n') + '\n';
+}
+
+export function registerQuantize(program: Command, io: Io): void {
+  calibrationOptions(
+    program
+      .command('quantize')
+      .description("the seed's whole flow: calibrate, export qat.onnx, convert to the march's integer model, measure it")
+      .argument('<model>', 'the float ONNX model'),
+  )
+    .addOption(new Option('--march <name>', 'target march').choices(['nash-m', 'nash-h']).makeOptionMandatory())
+    .option('--integer-conv', 'nash-h: int32 output + rescale as on nash-m, instead of float32 outputs')
+    .option('--min-sqnr <dB>', 'exit 1 when any output of the integer model falls below this SQNR', Number)
+    .action(async (model: string, flags: QuantizeFlags) => {
+      const options = await flowOptions(model, flags, io);
+      const { quantkit } = await loadPlugins(flags.plugin ?? []);
+      const result = await quantizeModel({
+        ...options,
+        march: quantkit.march(flags.march),
+        convertPipeline: quantkit.pipeline('convert'),
+        integerConv: flags.integerConv ?? false,
+      });
+      fs.mkdirSync(flags.out, { recursive: true });
+      const reportText = `${JSON.stringify(result.report, null, 2)}\n`;
+      writeFileAtomic(path.join(flags.out, 'calib.json'), result.calibration.toText());
+      writeChunksAtomic(path.join(flags.out, 'qat.onnx'), encodeModelChunks(result.qat));
+      writeChunksAtomic(path.join(flags.out, 'quantized.onnx'), encodeModelChunks(result.quantized));
+      writeFileAtomic(path.join(flags.out, 'report.json'), reportText);
+      if (flags.json) io.stdout(reportText);
+      else {
+        io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx (QDQ simulation) against the float model`));
+        io.stdout('\n' + formatIntegerTable(result.report));
+        io.stdout(`\nwrote calib.json, qat.onnx, quantized.onnx, report.json to ${flags.out}\n`);
+      }
+      if (flags.minSqnr !== undefined) {
+        const below = Object.entries(result.report.integer.outputs).filter(([, m]) => !(m.sqnrDb >= flags.minSqnr!));
+        if (below.length > 0) {
+          io.stderr(
+            `error [QK_PRECISION]: ${below.map(([n, m]) => `${n} ${m.sqnrDb.toFixed(2)} dB`).join(', ')} below --min-sqnr ${flags.minSqnr} dB.\n`,
+          );
+          throw new PrecisionGateError();
+        }
+      }
+    });
+}
+
+/** Thrown after the report was printed when --min-sqnr fails: exit 1 with nothing more to say. */
+export class PrecisionGateError extends Error {}

@@ -1,0 +1,102 @@
+import { convert } from '../convert/convert.js';
+import type { Fallback } from '../convert/lower-qdq.js';
+import { lowerToStandard } from '../integer/lower.js';
+import type { Model } from '../ir/model.js';
+import type { March } from '../march/march.js';
+import type { TensorMetrics } from '../metrics/compare-tensors.js';
+import { compareTensors } from '../metrics/compare-tensors.js';
+import type { Pipeline } from '../pass/pass-manager.js';
+import { createSession, releaseSession, runSession, type GraphOptimizationLevel } from '../runtime/ort.js';
+import { floatData } from '../runtime/expose-values.js';
+import type { NpyArray } from '../data/npy.js';
+import { calibrateModel, type CalibrateModelOptions, type CalibrateModelResult, type CalibrateReport } from './calibrate-model.js';
+import { lsbAgreement, outputLsb } from './lsb-agreement.js';
+import { openCalibrationSource } from '../data/calibration-data.js';
+import { inputSpecs } from '../runtime/model-io.js';
+
+export interface QuantizeModelOptions extends CalibrateModelOptions {
+  march: March;
+  /** The convert-phase passes of the loaded plugins. */
+  convertPipeline: Pipeline;
+  /** nash-h: int32 + Rescale as on nash-m instead of float32 outputs. */
+  integerConv?: boolean;
+}
+
+export interface IntegerOutputMetrics extends TensorMetrics {
+  /** Fraction of elements within one output LSB of the QDQ simulation (qat.onnx). */
+  lsbAgreement: number;
+}
+
+/** report.json of `quantkit quantize`: the calibrate report plus the integer model's precision. */
+export interface QuantizeReport extends CalibrateReport {
+  march: string;
+  integerConv: boolean;
+  integer: { outputs: Record<string, IntegerOutputMetrics> };
+  fallback: string[];
+  fallbackReasons: Fallback[];
+}
+
+export interface QuantizeModelResult extends CalibrateModelResult {
+  quantized: Model;
+  report: QuantizeReport;
+}
+
+async function outputsOf(model: Model, feeds: ReadonlyMap<string, NpyArray>, level: GraphOptimizationLevel, name: string) {
+  const session = await createSession(model, { graphOptimizationLevel: level, name });
+  try {
+    const names = model.graph.outputs.map((v) => v.name);
+    const outputs = await runSession(session, feeds, names);
+    return new Map(
+      names.map((n) => {
+        const out = outputs.get(n)!;
+        return [n, { dims: out.dims, data: floatData(n, out.dtype, out.data as ArrayLike<number>) }] as const;
+      }),
+    );
+  } finally {
+    await releaseSession(session);
+  }
+}
+
+/**
+ * The seed's whole flow in one call: calibrate (see calibrateModel) → convert qat.onnx to the march's integer IR
+ * → run the integer model (lowered to standard ops) on the first sample and measure it against the float model,
+ * and each output's agreement with the QDQ simulation in output LSBs. Nothing is written here.
+ */
+export async function quantizeModel(options: QuantizeModelOptions): Promise<QuantizeModelResult> {
+  const calibrated = await calibrateModel(options);
+  const converted = await convert(calibrated.qat, {
+    march: options.march,
+    pipeline: options.convertPipeline,
+    integerConv: options.integerConv,
+    name: 'qat.onnx',
+  });
+  const source = await openCalibrationSource(options.data, inputSpecs(calibrated.float));
+  let feeds: ReadonlyMap<string, NpyArray> | undefined;
+  for await (const sample of source.samples()) {
+    feeds = sample.inputs;
+    break;
+  }
+  // QDQ simulation at 'basic': above it onnxruntime swaps Q/DQ patterns for its own integer kernels.
+  const float = await outputsOf(calibrated.float, feeds!, 'all', options.modelPath);
+  const qdq = await outputsOf(calibrated.qat, feeds!, 'basic', 'qat.onnx');
+  const integer = await outputsOf(lowerToStandard(converted.model), feeds!, 'basic', 'quantized.onnx');
+  const outputs: Record<string, IntegerOutputMetrics> = {};
+  for (const [name, reference] of float) {
+    const test = integer.get(name)!;
+    const lsb = outputLsb(converted.model, name, reference.dims, reference.data);
+    outputs[name] = {
+      ...compareTensors(reference.data, test.data, name),
+      lsbAgreement: lsbAgreement(qdq.get(name)!.data, test.data, lsb),
+    };
+  }
+  const report: QuantizeReport = {
+    ...calibrated.report,
+    march: options.march.name,
+    integerConv: options.integerConv ?? false,
+    integer: { outputs },
+    fallback: converted.fallback.map((f) => f.node),
+    fallbackReasons: converted.fallback,
+    diagnostics: [...calibrated.report.diagnostics, ...converted.diagnostics],
+  };
+  return { ...calibrated, quantized: converted.model, report };
+}
