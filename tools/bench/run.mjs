@@ -4,8 +4,9 @@
 // Needs `npm run build`; the codec baseline needs Debian's python3-onnx.
 import { benchCalibrate } from './calibrate.mjs';
 import { benchCodec } from './codec.mjs';
+import { benchConvert } from './convert.mjs';
 
-const benches = { codec: benchCodec, calibrate: benchCalibrate };
+const benches = { codec: benchCodec, calibrate: benchCalibrate, convert: benchConvert };
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const chosen = args.filter((a) => !a.startsWith('--'));
