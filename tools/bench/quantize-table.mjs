@@ -16,8 +16,8 @@ const models = names.length ? names : ['seed_small_single', 'seed_small_reuse', 
 const marches = ['nash-m', 'nash-h'];
 const rows = [];
 if (!json) {
-  console.log('| model | march | template | output | QDQ SQNR dB | integer SQNR dB | LSB agreement | fallback |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| model | march | template | output | QDQ SQNR dB | integer SQNR dB | within 1 LSB: end to end | layer-wise | worst integer layer | fallback |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 }
 for (const name of models) {
   const folder = path.resolve(root, '../shared/models', name);
@@ -34,10 +34,10 @@ for (const name of models) {
         version: 'bench',
       });
       for (const [output, m] of Object.entries(result.report.integer.outputs)) {
-        const row = { model: name, march, template, output, qdqSqnrDb: result.report.outputs[output].sqnrDb, integerSqnrDb: m.sqnrDb, lsbAgreement: m.lsbAgreement, fallback: result.report.fallback.length };
+        const row = { model: name, march, template, output, qdqSqnrDb: result.report.outputs[output].sqnrDb, integerSqnrDb: m.sqnrDb, lsbAgreement: m.lsbAgreement, layerwise: m.lsbAgreementLayerwise, worstLayer: result.report.integer.layers[0]?.lsbAgreement ?? 1, fallback: result.report.fallback.length };
         rows.push(row);
         if (!json) {
-          console.log(`| ${name} | ${march} | ${template} | ${output} | ${row.qdqSqnrDb.toFixed(2)} | ${row.integerSqnrDb.toFixed(2)} | ${(row.lsbAgreement * 100).toFixed(3)} % | ${row.fallback} |`);
+          console.log(`| ${name} | ${march} | ${template} | ${output} | ${row.qdqSqnrDb.toFixed(2)} | ${row.integerSqnrDb.toFixed(2)} | ${(row.lsbAgreement * 100).toFixed(3)} % | ${(row.layerwise * 100).toFixed(3)} % | ${(row.worstLayer * 100).toFixed(3)} % | ${row.fallback} |`);
         }
       }
     }

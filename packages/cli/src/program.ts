@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerCalibrate, registerMergeCalib } from './commands/calibrate.js';
 import { registerConvert } from './commands/convert.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerPerf } from './commands/perf.js';
 import { PrecisionGateError, registerQuantize } from './commands/quantize.js';
 import { UsageError } from './options.js';
 import { EXIT, formatError, processIo, type Io } from './output.js';
@@ -21,6 +22,7 @@ export function buildProgram(io: Io): Command {
   registerMergeCalib(program, io);
   registerConvert(program, io);
   registerQuantize(program, io);
+  registerPerf(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     command.showHelpAfterError(`(run quantkit ${command.name()} --help for usage)`);

@@ -37,3 +37,4 @@ export * from './qdq/index.js';
 export * from './flow/index.js';
 export * from './integer/index.js';
 export * from './convert/index.js';
+export * from './perf/index.js';

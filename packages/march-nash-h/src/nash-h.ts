@@ -1,4 +1,5 @@
 import type { March } from '@quantkit/core';
+import { nashHPerf } from './perf-params.js';
 
 /**
  * Nash-H, the BPU of Journey 6P / 6H. GEMM-like ops can emit float32 directly, so a high-precision output
@@ -14,4 +15,5 @@ export const nashH: March = {
     gemmWeights: ['int8'],
     gemmOutputs: ['int8', 'int16', 'int32', 'float32'],
   },
+  perf: nashHPerf,
 };

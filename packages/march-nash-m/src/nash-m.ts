@@ -1,4 +1,5 @@
 import type { March } from '@quantkit/core';
+import { nashMPerf } from './perf-params.js';
 
 /**
  * Nash-M, the BPU of Journey 6E / 6M. GEMM-like ops take int8 or int16 activations and int8 weights and emit
@@ -14,4 +15,5 @@ export const nashM: March = {
     gemmWeights: ['int8'],
     gemmOutputs: ['int8', 'int16', 'int32'],
   },
+  perf: nashMPerf,
 };

@@ -50,6 +50,8 @@ describe('quantkit quantize', () => {
       expect(z.producer()?.inputs[0]).toBe(linear3.output);
       expect(Math.abs(report.integer.outputs.z.sqnrDb - report.outputs.z.sqnrDb)).toBeLessThan(0.5);
       expect(report.integer.outputs.z.lsbAgreement).toBeGreaterThanOrEqual(0.999);
+      expect(report.integer.outputs.z.lsbAgreementLayerwise).toBeGreaterThanOrEqual(0.999);
+      for (const layer of report.integer.layers) expect(layer.lsbAgreement, layer.tensor).toBeGreaterThanOrEqual(0.999);
       expect(report.fallback).toEqual([]);
     });
   }
@@ -90,6 +92,23 @@ describe('quantkit quantize', () => {
     expect(fail.code).toBe(1);
     expect(fail.stderr).toContain('below --min-sqnr 99');
   });
+});
+
+it('fpn_reuse, int16: every integer tensor agrees with the QDQ simulation layer by layer', () => {
+  const out = path.join(work, 'fpn');
+  const result = quantkit(
+    'quantize', path.join(models, 'fpn_reuse/model.onnx'), '--calib', path.join(root, 'fixtures/calib/fpn_reuse'),
+    '--template', 'int16', '--march', 'nash-m', '--out', out, '--json',
+  );
+  expect(result.code, result.stderr).toBe(0);
+  const report = JSON.parse(result.stdout);
+  expect(Object.keys(report.integer.outputs)).toEqual(['p1', 'p2', 'head']);
+  for (const [name, m] of Object.entries<{ lsbAgreementLayerwise: number; sqnrDb: number }>(report.integer.outputs)) {
+    expect(m.lsbAgreementLayerwise, name).toBeGreaterThanOrEqual(0.999);
+    expect(Math.abs(m.sqnrDb - report.outputs[name].sqnrDb), name).toBeLessThan(0.5);
+  }
+  expect(report.integer.layers.length).toBeGreaterThan(5);
+  for (const layer of report.integer.layers) expect(layer.lsbAgreement, layer.tensor).toBeGreaterThanOrEqual(0.999);
 });
 
 describe('quantkit convert', () => {

@@ -14,10 +14,13 @@ interface QuantizeFlags extends CalibrateFlags {
 
 export function formatIntegerTable(report: QuantizeReport): string {
   const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-  const rows = [['output', 'SQNR dB', 'cosine', 'max abs', 'LSB agreement']];
+  const pct = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(3)} %` : 'n/a');
+  const rows = [['output', 'SQNR dB', 'cosine', 'max abs', 'within 1 LSB of QDQ: end to end', 'layer-wise']];
   for (const [name, m] of Object.entries(report.integer.outputs)) {
-    rows.push([name, f(m.sqnrDb), f(m.cosine, 6), m.maxAbs.toExponential(2), `${(m.lsbAgreement * 100).toFixed(3)} %`]);
+    rows.push([name, f(m.sqnrDb), f(m.cosine, 6), m.maxAbs.toExponential(2), pct(m.lsbAgreement), pct(m.lsbAgreementLayerwise)]);
   }
+  const worst = report.integer.layers[0];
+  if (worst) rows.push([`(worst integer tensor, layer-wise: ${worst.tensor})`, '', '', '', '', pct(worst.lsbAgreement)]);
   const march = `${report.march}${report.integerConv ? ' (integer conv)' : ''}`;
   const lines = [`quantized.onnx (integer model, ${march}) against the float model`, table(rows)];
   lines.push(

@@ -2,3 +2,4 @@ export * from './calibrate-model.js';
 export * from './fingerprint.js';
 export * from './lsb-agreement.js';
 export * from './quantize-model.js';
+export * from './layerwise-agreement.js';

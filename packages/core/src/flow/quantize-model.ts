@@ -10,6 +10,7 @@ import { createSession, releaseSession, runSession, type GraphOptimizationLevel 
 import { floatData } from '../runtime/expose-values.js';
 import type { NpyArray } from '../data/npy.js';
 import { calibrateModel, type CalibrateModelOptions, type CalibrateModelResult, type CalibrateReport } from './calibrate-model.js';
+import { layerwiseAgreement, type LayerAgreement } from './layerwise-agreement.js';
 import { lsbAgreement, outputLsb } from './lsb-agreement.js';
 import { openCalibrationSource } from '../data/calibration-data.js';
 import { inputSpecs } from '../runtime/model-io.js';
@@ -23,15 +24,17 @@ export interface QuantizeModelOptions extends CalibrateModelOptions {
 }
 
 export interface IntegerOutputMetrics extends TensorMetrics {
-  /** Fraction of elements within one output LSB of the QDQ simulation (qat.onnx). */
+  /** Fraction of elements within one output LSB of the QDQ simulation (qat.onnx), end to end. */
   lsbAgreement: number;
+  /** The same, with the last piece of the integer model fed qat.onnx's own inputs (see layerwiseAgreement). */
+  lsbAgreementLayerwise: number;
 }
 
 /** report.json of `quantkit quantize`: the calibrate report plus the integer model's precision. */
 export interface QuantizeReport extends CalibrateReport {
   march: string;
   integerConv: boolean;
-  integer: { outputs: Record<string, IntegerOutputMetrics> };
+  integer: { outputs: Record<string, IntegerOutputMetrics>; layers: LayerAgreement[] };
   fallback: string[];
   fallbackReasons: Fallback[];
 }
@@ -80,20 +83,22 @@ export async function quantizeModel(options: QuantizeModelOptions): Promise<Quan
   const float = await outputsOf(calibrated.float, feeds!, 'all', options.modelPath);
   const qdq = await outputsOf(calibrated.qat, feeds!, 'basic', 'qat.onnx');
   const integer = await outputsOf(lowerToStandard(converted.model), feeds!, 'basic', 'quantized.onnx');
+  const lsbOf = (name: string, dims: readonly number[]) => outputLsb(converted.model, name, dims, float.get(name)!.data);
+  const layers = await layerwiseAgreement(calibrated.qat, converted.model, feeds!, lsbOf);
   const outputs: Record<string, IntegerOutputMetrics> = {};
   for (const [name, reference] of float) {
     const test = integer.get(name)!;
-    const lsb = outputLsb(converted.model, name, reference.dims, reference.data);
     outputs[name] = {
       ...compareTensors(reference.data, test.data, name),
-      lsbAgreement: lsbAgreement(qdq.get(name)!.data, test.data, lsb),
+      lsbAgreement: lsbAgreement(qdq.get(name)!.data, test.data, lsbOf(name, reference.dims)),
+      lsbAgreementLayerwise: layers.find((l) => l.tensor === name)?.lsbAgreement ?? Number.NaN,
     };
   }
   const report: QuantizeReport = {
     ...calibrated.report,
     march: options.march.name,
     integerConv: options.integerConv ?? false,
-    integer: { outputs },
+    integer: { outputs, layers },
     fallback: converted.fallback.map((f) => f.node),
     fallbackReasons: converted.fallback,
     diagnostics: [...calibrated.report.diagnostics, ...converted.diagnostics],

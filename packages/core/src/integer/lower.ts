@@ -71,6 +71,10 @@ export function lowerToStandard(model: Model): Model {
   lowered.opsetImports.delete(INTEGER_DOMAIN);
   lowered.opsetImports.set(lowered.opsetImports.has('ai.onnx') ? 'ai.onnx' : '', opset);
   lowered.irVersion = Math.max(lowered.irVersion, 10);
+  // Integer weights that the lowering replaced (e.g. by their uint8-offset copies for ConvInteger) go away.
+  for (const value of [...graph.initializers.values()]) {
+    if (value.useCount === 0 && !graph.outputs.includes(value)) graph.removeInitializer(value);
+  }
   return lowered;
 }
 

@@ -1,3 +1,5 @@
+import type { MarchPerf } from '../perf/perf-params.js';
+
 /** Names of the official marches; plugins may add others. */
 export type OfficialMarch = 'nash-m' | 'nash-h';
 
@@ -20,4 +22,6 @@ export interface March {
   /** Chips this march covers, for messages (e.g. 'Journey 6E / 6M'). */
   readonly chips: string;
   readonly capabilities: DtypeCapabilities;
+  /** The perf cost model's numbers per chip, with their sources (DESIGN §8); without it, perf refuses the march. */
+  readonly perf?: MarchPerf;
 }

@@ -85,6 +85,8 @@ export async function createSession(model: Model | Uint8Array, options: SessionO
       intraOpNumThreads: threads,
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
       executionMode: 'sequential',
+      // Warnings (unused initializers and the like) are onnxruntime's business, not the user's: errors only.
+      logSeverityLevel: 3,
     });
   } catch (cause) {
     throw runtimeError(`onnxruntime cannot load ${name}`, cause);

@@ -1,0 +1,264 @@
+import { describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../ir/builder.js';
+import { DataType } from '../ir/dtype.js';
+import { Tensor } from '../ir/tensor.js';
+import { IntegerGraphBuilder } from '../integer/integer-builder.js';
+import { linearModel, TEST_PARAMS, testMarch } from './__fixtures__/test-march.js';
+import { perf, PERF_DISCLAIMER, perfSummary, type OpEstimate, type PerfReport } from './perf.js';
+
+const march = testMarch();
+const op = (report: PerfReport, name: string): OpEstimate => {
+  const found = report.ops.find((o) => o.name === name);
+  if (!found) throw new Error(`no op ${name} in ${report.ops.map((o) => o.name).join(', ')}`);
+  return found;
+};
+const close = (actual: number, expected: number) => expect(actual).toBeCloseTo(expected, 9);
+
+/** x [n, cin, h, w] float → Quantize → Conv (int8 weight [cout, cin/group, kh, kw]) → int32 → Dequantize (CPU) → y. */
+function convModel(o: { n: number; cin: number; h: number; w: number; cout: number; group: number; k: [number, number]; strides: [number, number]; pads: number[]; act?: 'int8' | 'int16' }) {
+  const b = new IntegerGraphBuilder('conv');
+  const x = b.input('x', DataType.FLOAT, [o.n, o.cin, o.h, o.w]);
+  const q = b.quantize(x, { scale: 0.1, dtype: o.act ?? 'int8', name: 'xq' });
+  const weight = b.initializer('w', Tensor.fromArray(new Int8Array(o.cout * (o.cin / o.group) * o.k[0] * o.k[1]), [o.cout, o.cin / o.group, ...o.k]));
+  const bias = b.initializer('b', Tensor.fromArray(new Int32Array(o.cout), [o.cout]));
+  const acc = b.conv(q, weight, bias, {
+    name: 'conv',
+    outDtype: 'int32',
+    xScale: 0.1,
+    wScale: new Array<number>(o.cout).fill(0.01),
+    attributes: { group: o.group, strides: o.strides, pads: o.pads, kernel_shape: o.k },
+  });
+  b.output(b.dequantize(acc, { scale: new Array<number>(o.cout).fill(0.001), axis: 1, name: 'dq' }));
+  return b.model();
+}
+
+describe('perf: MACs', () => {
+  it('counts a Conv as N·Cout·Hout·Wout·(Cin/group)·kh·kw, with the output size from pads and strides', () => {
+    const c = { n: 2, cin: 8, h: 17, w: 12, cout: 16, group: 2, k: [3, 5] as [number, number], strides: [2, 1] as [number, number], pads: [1, 2, 1, 2] };
+    const report = perf(convModel(c), march);
+    const hOut = Math.floor((c.h + c.pads[0]! + c.pads[2]! - c.k[0]) / c.strides[0]) + 1;
+    const wOut = Math.floor((c.w + c.pads[1]! + c.pads[3]! - c.k[1]) / c.strides[1]) + 1;
+    const conv = op(report, 'conv');
+    expect(conv.outputShape).toEqual([c.n, c.cout, hOut, wOut]);
+    expect(conv.macs).toBe(c.n * c.cout * hOut * wOut * (c.cin / c.group) * c.k[0] * c.k[1]);
+    expect(conv.unit).toBe('bpu');
+    expect(conv.dtypes).toBe('int8×int8→int32');
+  });
+
+  it('counts a MatMul as batch · M · K · N', () => {
+    const { model, k, n } = linearModel();
+    const linear = op(perf(model, march), 'linear');
+    expect(linear.macs).toBe(2 * 100 * k * n);
+    expect(linear.outputShape).toEqual([2, 100, n]);
+  });
+
+  it('counts a Gemm with transB as M · K · N', () => {
+    const b = new IntegerGraphBuilder('gemm');
+    const x = b.quantize(b.input('x', DataType.FLOAT, [4, 32]), { scale: 0.1, dtype: 'int8' });
+    const w = b.initializer('w', Tensor.fromArray(new Int8Array(10 * 32), [10, 32]));
+    b.output(b.gemm(x, w, undefined, { name: 'gemm', outDtype: 'int8', attributes: { transB: 1 } }));
+    const gemm = op(perf(b.model(), march), 'gemm');
+    expect(gemm.macs).toBe(4 * 32 * 10);
+    expect(gemm.outputShape).toEqual([4, 10]);
+  });
+
+  it('computes GEMM time at the rate of the activation × weight dtype pair', () => {
+    const int8 = op(perf(linearModel({ act: 'int8' }).model, march), 'linear');
+    const int16 = op(perf(linearModel({ act: 'int16' }).model, march), 'linear');
+    close(int8.computeUs, (int8.macs / TEST_PARAMS.bpu.macsPerSecond.int8xint8) * 1e6);
+    close(int16.computeUs, (int16.macs / TEST_PARAMS.bpu.macsPerSecond.int16xint8) * 1e6);
+    expect(int16.dtypes).toBe('int16×int8→int32');
+  });
+});
+
+describe('perf: DDR bytes', () => {
+  it('counts inputs, weights and outputs at their dtypes (int32 and float32 at 4 bytes, int16 at 2)', () => {
+    const { model, k, n } = linearModel({ act: 'int16', out: 'int32' });
+    const linear = op(perf(model, march), 'linear');
+    expect(linear.bytes).toEqual({ inputs: 2 * 100 * k * 2, weights: k * n * 1 + n * 4, outputs: 2 * 100 * n * 4 });
+    expect(linear.ddrBytes).toBe(linear.bytes.inputs + linear.bytes.weights + linear.bytes.outputs);
+    const int8Out = op(perf(linearModel({ act: 'int8', out: 'int8' }).model, march), 'linear');
+    expect(int8Out.bytes).toEqual({ inputs: 2 * 100 * k, weights: k * n + n * 4, outputs: 2 * 100 * n });
+    const floatOut = op(perf(linearModel({ out: 'float32' }).model, march), 'linear');
+    expect(floatOut.bytes.outputs).toBe(2 * 100 * n * 4);
+    const quantize = op(perf(model, march), 'x_quantize');
+    expect(quantize.bytes).toEqual({ inputs: 2 * 100 * k * 4, weights: 0, outputs: 2 * 100 * k * 2 });
+  });
+});
+
+describe('perf: roofline', () => {
+  it('takes max(compute, memory) + the unit overhead, and names the bound', () => {
+    const { model } = linearModel();
+    const memoryBound = op(perf(model, march), 'linear');
+    expect(memoryBound.memoryUs).toBeGreaterThan(memoryBound.computeUs);
+    expect(memoryBound.bound).toBe('memory');
+    close(memoryBound.memoryUs, (memoryBound.ddrBytes / TEST_PARAMS.ddr.bytesPerSecond) * 1e6);
+    close(memoryBound.latencyUs, memoryBound.memoryUs + TEST_PARAMS.bpu.opOverheadSeconds * 1e6);
+
+    const computeBound = op(perf(model, march, { params: { ddr: { bytesPerSecond: 1e15 }, bpu: { macsPerSecond: { int8xint8: 1e9 } } } }), 'linear');
+    expect(computeBound.bound).toBe('compute');
+    close(computeBound.computeUs, (computeBound.macs / 1e9) * 1e6);
+    close(computeBound.latencyUs, computeBound.computeUs + TEST_PARAMS.bpu.opOverheadSeconds * 1e6);
+  });
+
+  it('sums the ops into the totals by unit', () => {
+    const report = perf(linearModel({ dequantize: true }).model, march);
+    const sum = (unit: string) => report.ops.filter((o) => o.unit === unit).reduce((t, o) => t + o.latencyUs, 0);
+    close(report.totals.bpuUs, sum('bpu'));
+    close(report.totals.cpuUs, sum('cpu'));
+    close(report.totals.latencyUs, report.totals.npuUs + report.totals.cpuUs);
+    expect(report.totals.macs).toBe(op(report, 'linear').macs);
+  });
+});
+
+describe('perf: outputs and the CPU dequantize', () => {
+  it('charges the host dequantize of an int32 output to the CPU, through its Dequantize node', () => {
+    const { model, n } = linearModel({ out: 'int32', dequantize: true });
+    const report = perf(model, march);
+    const dq = op(report, 'y_dequantize');
+    expect(dq.unit).toBe('cpu');
+    const elements = 2 * 100 * n;
+    close(dq.computeUs, (elements / TEST_PARAMS.cpu.elementsPerSecond.dequantize) * 1e6);
+    expect(report.outputs).toEqual([
+      { name: model.graph.outputs[0]!.name, from: 'npu', dtype: 'int32', elements, cpuDequantizeUs: dq.latencyUs, node: 'y_dequantize' },
+    ]);
+    expect(report.totals.cpuDequantizeUs).toBeGreaterThan(0);
+    close(report.totals.cpuDequantizeUs, dq.latencyUs);
+  });
+
+  it('charges an int32 graph output without a Dequantize as the same host dequantize, added to the totals', () => {
+    const { model, n } = linearModel({ out: 'int32' });
+    const report = perf(model, march);
+    const expected = ((2 * 100 * n) / TEST_PARAMS.cpu.elementsPerSecond.dequantize + TEST_PARAMS.cpu.opOverheadSeconds) * 1e6;
+    expect(report.outputs[0]).toMatchObject({ dtype: 'int32', node: null });
+    close(report.outputs[0]!.cpuDequantizeUs, expected);
+    close(report.totals.latencyUs, report.ops.reduce((t, o) => t + o.latencyUs, 0) + expected);
+  });
+
+  it('adds no CPU dequantize for a float32 output (nash-h), and charges the float32 output stage to the GEMM', () => {
+    const { model, n } = linearModel({ out: 'float32' });
+    const report = perf(model, march, { params: { ddr: { bytesPerSecond: 1e15 } } });
+    expect(report.outputs[0]).toMatchObject({ dtype: 'float32', cpuDequantizeUs: 0 });
+    expect(report.totals.cpuDequantizeUs).toBe(0);
+    const linear = op(report, 'linear');
+    close(linear.computeUs, (linear.macs / TEST_PARAMS.bpu.macsPerSecond.int8xint8 + (2 * 100 * n) / TEST_PARAMS.bpu.float32OutputElementsPerSecond) * 1e6);
+  });
+
+  it('puts a Dequantize that feeds the NPU on the VPU, and one with a unit attribute on that unit', () => {
+    const b = new IntegerGraphBuilder('vpu');
+    const q = b.quantize(b.input('x', DataType.FLOAT, [4, 8]), { scale: 0.1, dtype: 'int8', name: 'q' });
+    const dq = b.dequantize(q, { scale: 0.1, name: 'dq' });
+    const relu = b.vpu('Relu', [dq], {}, 'relu');
+    const back = b.quantize(relu, { scale: 0.1, dtype: 'int8', name: 'requant', unit: 'bpu' });
+    b.output(back);
+    const report = perf(b.model(), march);
+    expect(report.ops.map((o) => [o.name, o.unit, o.kind])).toEqual([
+      ['q', 'cpu', 'quantize'],
+      ['dq', 'vpu', 'dequantize'],
+      ['relu', 'vpu', 'float-island'],
+      ['requant', 'bpu', 'quantize'],
+    ]);
+    close(op(report, 'relu').computeUs, (32 / TEST_PARAMS.vpu.elementsPerSecond.floatIsland) * 1e6);
+  });
+});
+
+describe('perf: parameters', () => {
+  it('changes the estimate when a parameter is overridden, and marks the row as an override', () => {
+    const { model } = linearModel({ dequantize: true });
+    const before = perf(model, march);
+    const after = perf(model, march, { params: { cpu: { elementsPerSecond: { dequantize: 4e8 } } } });
+    close(op(after, 'y_dequantize').computeUs, op(before, 'y_dequantize').computeUs / 4);
+    expect(after.totals.latencyUs).toBeLessThan(before.totals.latencyUs);
+    expect(after.params.find((r) => r.param === 'cpu.elementsPerSecond.dequantize')).toMatchObject({ value: 4e8, basis: 'override' });
+    expect(after.params.find((r) => r.param === 'cpu.elementsPerSecond.quantize')).toMatchObject({ value: 1e8, basis: 'assumption' });
+  });
+
+  it('refuses an unknown parameter key, naming it', () => {
+    const { model } = linearModel();
+    expect(() => perf(model, march, { params: { cpu: { dequantizePerSecond: 1 } } as never })).toThrow(/perf\.params\.cpu\.dequantizePerSecond/);
+    expect(() => perf(model, march, { params: { gpu: {} } as never })).toThrow(expect.objectContaining({ code: 'QK_CONFIG' }));
+  });
+
+  it('selects a chip of the march (default: the march default), case-insensitively', () => {
+    const { model } = linearModel();
+    const t1 = perf(model, march);
+    const t2 = perf(model, march, { chip: 't2', params: { ddr: { bytesPerSecond: 1e15 } } });
+    expect(t1.chip).toBe('T1');
+    expect(t2.chip).toBe('T2');
+    close(op(t2, 'linear').computeUs, op(t1, 'linear').computeUs / 2);
+    expect(() => perf(model, march, { chip: 'T9' })).toThrow(expect.objectContaining({ code: 'QK_USAGE', hint: expect.stringContaining('T1, T2') }));
+  });
+
+  it('refuses a march without cost-model numbers', () => {
+    const { perf: _, ...bare } = testMarch();
+    expect(() => perf(linearModel().model, bare)).toThrow(expect.objectContaining({ code: 'QK_UNSUPPORTED' }));
+  });
+});
+
+describe('perf: models', () => {
+  it('labels every report as an estimate with the disclaimer, and the summary keeps it', () => {
+    const report = perf(linearModel().model, march);
+    expect(report.estimate).toBe(true);
+    expect(report.disclaimer).toBe(PERF_DISCLAIMER);
+    expect(report.disclaimer).toMatch(/estimate/i);
+    expect(perfSummary(report)).toEqual({ estimate: true, disclaimer: PERF_DISCLAIMER, march: 'test-march', chip: 'T1', totals: report.totals, outputs: report.outputs });
+  });
+
+  it('refuses a GEMM output the march cannot emit (a model converted for another march)', () => {
+    expect(() => perf(linearModel({ out: 'float32' }).model, testMarch(['int8', 'int16', 'int32']))).toThrow(
+      expect.objectContaining({ code: 'QK_UNSUPPORTED', subject: 'linear' }),
+    );
+  });
+
+  it('refuses a float model', () => {
+    const b = new GraphBuilder('float');
+    b.output(b.node('Relu', [b.input('x', DataType.FLOAT, [2])])[0]!);
+    expect(() => perf(b.model(), march)).toThrow(expect.objectContaining({ code: 'QK_UNSUPPORTED' }));
+  });
+
+  it('reads a QDQ model as the integer ops around its GEMMs, and says so', () => {
+    const b = new GraphBuilder('qdq');
+    const scale = b.initializer('s', new Float32Array([0.05]), []);
+    const zero = b.initializer('zp', new Int8Array(1), []);
+    const x = b.input('x', DataType.FLOAT, [3, 16]);
+    const [xq] = b.node('QuantizeLinear', [x, scale, zero], { name: 'xq' });
+    const [xdq] = b.node('DequantizeLinear', [xq!, scale, zero], { name: 'xdq' });
+    const wq = b.initializer('wq', Tensor.fromArray(new Int8Array(16 * 4), [16, 4]));
+    const ws = b.initializer('ws', new Float32Array([0.01]), []);
+    const [w] = b.node('DequantizeLinear', [wq, ws, zero], { name: 'wdq' });
+    const [y] = b.node('MatMul', [xdq!, w!], { name: 'mm' });
+    b.output(y!, DataType.FLOAT, [3, 4]);
+    const report = perf(b.model(), march);
+    expect(report.notes.join(' ')).toMatch(/QDQ model/);
+    const mm = report.ops.find((o) => o.kind === 'gemm');
+    expect(mm?.macs).toBe(3 * 16 * 4);
+    expect(report.outputs[0]).toMatchObject({ from: 'npu' });
+  });
+
+  it('gives no estimate for an op whose shape is unknown, and one when the shapes are given', () => {
+    const { model, n } = linearModel({ dims: ['batch', 100, 256] });
+    const unknown = perf(model, march);
+    expect(unknown.unknownShapes).toContain('linear');
+    expect(op(unknown, 'linear')).toMatchObject({ estimated: false, latencyUs: 0 });
+    const known = perf(model, march, { shapes: new Map([['x', [3, 100, 256]]]) });
+    expect(known.unknownShapes).toEqual([]);
+    expect(op(known, 'linear').macs).toBe(3 * 100 * 256 * n);
+  });
+
+  it('costs views nothing, moves integer data on the VPU, and runs float fallbacks on the CPU', () => {
+    const b = new IntegerGraphBuilder('mixed');
+    const q = b.quantize(b.input('x', DataType.FLOAT, [2, 3, 8, 8]), { scale: 0.1, dtype: 'int8', name: 'q' });
+    const shape = b.initializer('shape', Tensor.fromArray(new BigInt64Array([2n, 3n, 64n]), [3]));
+    const [flat] = b.node('Reshape', [q, shape], { name: 'reshape' });
+    const [t] = b.node('Transpose', [flat!], { name: 'transpose', attributes: { perm: [0, 2, 1] } });
+    const dq = b.dequantize(t!, { scale: 0.1, name: 'dq', unit: 'cpu' });
+    const [soft] = b.node('Softmax', [dq], { name: 'softmax', attributes: { axis: -1 } });
+    b.output(soft!);
+    const report = perf(b.model(), march);
+    expect(op(report, 'reshape')).toMatchObject({ kind: 'view', latencyUs: 0, ddrBytes: 0 });
+    expect(op(report, 'transpose')).toMatchObject({ kind: 'data-movement', unit: 'vpu', outputShape: [2, 64, 3] });
+    expect(op(report, 'softmax')).toMatchObject({ kind: 'cpu-float', unit: 'cpu' });
+    close(op(report, 'softmax').computeUs, ((2 * 64 * 3) / TEST_PARAMS.cpu.elementsPerSecond.float) * 1e6);
+    expect(report.outputs[0]).toMatchObject({ from: 'cpu', cpuDequantizeUs: 0 });
+  });
+});

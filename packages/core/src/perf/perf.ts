@@ -1,0 +1,460 @@
+import { lowerQdq } from '../convert/lower-qdq.js';
+import { QuantkitError } from '../errors/quantkit-error.js';
+import { AttributeType } from '../ir/attribute.js';
+import { DataType, dtypeName } from '../ir/dtype.js';
+import type { Model } from '../ir/model.js';
+import type { Node } from '../ir/node.js';
+import type { Value } from '../ir/value.js';
+import { INTEGER_DOMAIN, type Unit } from '../integer/integer-ops.js';
+import type { March } from '../march/march.js';
+import { opTrait } from '../ops/op-traits.js';
+import { inferShapes, product, type Shape } from './infer-shapes.js';
+import { paramRows, type DeepPartial, type ParamRow, type PerfParams } from './perf-params.js';
+import { resolvePerfParams } from './resolve-params.js';
+import { bytesPerElement, valueTypes } from './value-types.js';
+
+export interface PerfOptions {
+  /** A chip of the march ('J6M', 'J6P', …); default: the march's default chip. */
+  chip?: string;
+  /** Numbers that replace the chip's (validated, deep-merged; unknown keys are errors). */
+  params?: DeepPartial<PerfParams>;
+  /** Shapes by value name (from inferShapesByRunning, say); they win over static inference. */
+  shapes?: ReadonlyMap<string, readonly number[]>;
+  /** A name for the model in the report (e.g. 'float-output' in a comparison). */
+  variant?: string;
+}
+
+/** What an op costs in the model, and why. */
+export type OpKind =
+  | 'gemm'
+  | 'quantize'
+  | 'dequantize'
+  | 'rescale'
+  | 'float-island'
+  | 'data-movement'
+  | 'view'
+  | 'cpu-gemm'
+  | 'cpu-float';
+
+export interface OpEstimate {
+  name: string;
+  opType: string;
+  kind: OpKind;
+  unit: Unit;
+  /** e.g. 'int8×int8→int32' for GEMMs, 'int32→float32' for a Dequantize. */
+  dtypes: string;
+  outputShape: number[] | null;
+  /** False when a shape was unknown: the op has no estimate and counts in no total. */
+  estimated: boolean;
+  macs: number;
+  /** DDR traffic: every input and weight read once and every output written once, at their dtypes. */
+  ddrBytes: number;
+  bytes: { inputs: number; weights: number; outputs: number };
+  computeUs: number;
+  memoryUs: number;
+  overheadUs: number;
+  /** max(compute, memory) + overhead. */
+  latencyUs: number;
+  bound: 'compute' | 'memory' | 'none';
+}
+
+/** A graph output and what the host pays to turn it into float32. */
+export interface OutputEstimate {
+  name: string;
+  /** Where the tensor is computed: on the NPU (and handed to the host), or by a CPU fallback. */
+  from: 'npu' | 'cpu';
+  /** The dtype in which it leaves the NPU (int32 for a nash-m high-precision output, float32 for nash-h). */
+  dtype: string;
+  elements: number;
+  /** The host's C++ dequantize of this output; 0 when it leaves the NPU as float32. */
+  cpuDequantizeUs: number;
+  /** The CPU Dequantize node that does it, or null when the graph hands out the integers (counted here). */
+  node: string | null;
+}
+
+export interface PerfTotals {
+  /** Everything, one op after another: NPU + CPU. */
+  latencyUs: number;
+  npuUs: number;
+  bpuUs: number;
+  vpuUs: number;
+  /** CPU ops, including the dequantize of the outputs. */
+  cpuUs: number;
+  /** The part of cpuUs that dequantizes the integer outputs (the seed's "C++ dequantize"). */
+  cpuDequantizeUs: number;
+  macs: number;
+  ddrBytes: number;
+}
+
+export interface PerfReport {
+  /** Always true: these numbers come from a cost model, not from a board. */
+  estimate: true;
+  disclaimer: string;
+  march: string;
+  chip: string;
+  variant?: string;
+  ops: OpEstimate[];
+  outputs: OutputEstimate[];
+  totals: PerfTotals;
+  /** The numbers used, each with its public source or marked as an assumption (or as overridden). */
+  params: ParamRow[];
+  /** Ops without an estimate because a shape was unknown. */
+  unknownShapes: string[];
+  /** Constant / shape ops the compiler folds away: no cost. */
+  folded: string[];
+  notes: string[];
+}
+
+export const PERF_DISCLAIMER =
+  'Every number is an estimate from a roofline cost model, not a measurement: each op takes max(compute, DDR traffic) ' +
+  'plus a fixed overhead, ops run one after another and every tensor goes through DDR; the rates are public peak ' +
+  'figures and labelled assumptions. Use it to compare variants, and measure on the board before deciding.';
+
+const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
+const GEMM_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
+const US = 1e6;
+
+/**
+ * perf (DESIGN §8): a per-op latency estimate of a quantized model on a march's chip.
+ *
+ * 1. The model is integer IR (quantized.onnx), or a QDQ model (qat.onnx), which is read as integer ops through
+ *    lowerQdq — without the march's convert passes, so the report says to run convert for the exact lowering.
+ *    A float model is refused.
+ * 2. Units: a node's `unit` attribute; without one, Quantize / Dequantize follow lowerQdq's rule (at a graph input
+ *    or output: CPU); quantkit GEMMs run on the BPU, VPU islands on the VPU; standard ops on integer tensors move
+ *    data on the VPU (Reshape-like views cost nothing), standard ops on float tensors are CPU fallbacks.
+ * 3. Per op: MACs (Conv: N·Cout·Πout·(Cin/group)·Πkernel; MatMul / Gemm: outputs · K), DDR bytes (inputs, weights
+ *    and outputs at their dtypes), compute time (MACs at the dtype pair's rate, plus the float32 output stage;
+ *    elements at the unit's rate), memory time (bytes / DDR bandwidth); latency = max(compute, memory) + the unit's
+ *    fixed overhead.
+ * 4. Outputs: a graph output that leaves the NPU as an integer is dequantized by the host — by its CPU Dequantize
+ *    node, or, when the graph hands out the integers, at the CPU dequantize rate added here; float32 costs nothing.
+ * 5. Totals sum the ops (and the added output dequantizes): the model assumes no overlap.
+ */
+export function perf(model: Model, march: March, options: PerfOptions = {}): PerfReport {
+  const { chip, params } = resolvePerfParams(march, { chip: options.chip, params: options.params });
+  const notes: string[] = [];
+  const integer = integerModel(model, notes);
+  const { graph } = integer;
+  const types = valueTypes(graph);
+  const shapes = inferShapes(graph, toShapes(options.shapes));
+  const ops: OpEstimate[] = [];
+  const byNode = new Map<Node, OpEstimate>();
+  const folded: string[] = [];
+  const unknownShapes: string[] = [];
+  for (const node of graph) {
+    if (isFolded(node)) {
+      folded.push(node.name || node.opType);
+      continue;
+    }
+    checkCapability(node, march);
+    const estimate = estimateOp(node, { types, shapes, params });
+    if (!estimate.estimated) unknownShapes.push(estimate.name);
+    ops.push(estimate);
+    byNode.set(node, estimate);
+  }
+  const outputs = graph.outputs.map((value) => outputEstimate(value, { types, shapes, params, byNode })).filter((o) => o !== undefined);
+  return {
+    estimate: true,
+    disclaimer: PERF_DISCLAIMER,
+    march: march.name,
+    chip: chip.chip,
+    ...(options.variant !== undefined ? { variant: options.variant } : {}),
+    ops,
+    outputs,
+    totals: totalsOf(ops, outputs),
+    params: paramRows(chip, params),
+    unknownShapes,
+    folded,
+    notes,
+  };
+}
+
+function toShapes(shapes: ReadonlyMap<string, readonly number[]> | undefined): Map<string, Shape> {
+  return new Map(shapes ?? []);
+}
+
+function integerModel(model: Model, notes: string[]): Model {
+  const nodes = [...model.graph];
+  if (nodes.some((n) => n.domain === INTEGER_DOMAIN)) return model;
+  if (nodes.some((n) => isStandard(n) && (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear'))) {
+    notes.push(
+      'A QDQ model: estimated on the integer ops its Q/DQ pairs describe (lowerQdq), without the march\'s convert passes; ' +
+        'estimate the converted model (quantkit perf on qat.onnx converts it) for the exact lowering.',
+    );
+    return lowerQdq(model).model;
+  }
+  throw new QuantkitError('QK_UNSUPPORTED', `${model.graph.name ? `Model '${model.graph.name}'` : 'The model'} is a float model: perf estimates quantized models.`, {
+    hint: 'Give perf a qat.onnx (from `quantkit calibrate`) or a quantized.onnx (from `convert`).',
+  });
+}
+
+function isStandard(node: Node): boolean {
+  return node.domain === '' || node.domain === 'ai.onnx';
+}
+
+function isFolded(node: Node): boolean {
+  return isStandard(node) && opTrait(node.opType) === 'shape';
+}
+
+function checkCapability(node: Node, march: March): void {
+  if (node.domain !== INTEGER_DOMAIN || !GEMM_OPS.has(node.opType)) return;
+  const out = stringAttr(node, 'out_dtype');
+  if (out !== undefined && !(march.capabilities.gemmOutputs as readonly string[]).includes(out)) {
+    throw new QuantkitError('QK_UNSUPPORTED', `${node.describe()} emits ${out}, which ${march.name} GEMM-like ops cannot: the model was not converted for ${march.name}.`, {
+      subject: node.name,
+      hint: `Convert the qat.onnx for ${march.name} (quantkit perf on the qat.onnx does), or choose the march it was converted for.`,
+    });
+  }
+}
+
+interface Context {
+  types: Map<Value, number>;
+  shapes: Map<Value, Shape>;
+  params: PerfParams;
+}
+
+function kindOf(node: Node, types: Map<Value, number>): OpKind {
+  if (node.domain === INTEGER_DOMAIN) {
+    if (node.opType === 'Quantize') return 'quantize';
+    if (node.opType === 'Dequantize') return 'dequantize';
+    if (node.opType === 'Rescale') return 'rescale';
+    return GEMM_OPS.has(node.opType) ? 'gemm' : 'float-island';
+  }
+  const standard = isStandard(node);
+  if (standard && node.opType === 'QuantizeLinear') return 'quantize';
+  if (standard && node.opType === 'DequantizeLinear') return 'dequantize';
+  if (standard && VIEW_OPS.has(node.opType)) return 'view';
+  const data = types.get(node.inputs[0]!) ?? types.get(node.outputs[0]!);
+  const floatData = data === undefined || data === DataType.FLOAT || data === DataType.DOUBLE || data === DataType.FLOAT16 || data === DataType.BFLOAT16;
+  if (!floatData) return 'data-movement';
+  return standard && GEMM_OPS.has(node.opType) ? 'cpu-gemm' : 'cpu-float';
+}
+
+/** A node's unit: its attribute, else the rule of lowerQdq's assignUnits and DESIGN §7. */
+function unitOf(node: Node, kind: OpKind, types: Map<Value, number>): Unit {
+  const attribute = stringAttr(node, 'unit');
+  if (attribute === 'bpu' || attribute === 'vpu' || attribute === 'cpu') return attribute;
+  switch (kind) {
+    case 'gemm':
+    case 'rescale':
+      return 'bpu';
+    case 'float-island':
+    case 'data-movement':
+      return 'vpu';
+    case 'cpu-gemm':
+    case 'cpu-float':
+      return 'cpu';
+    case 'quantize': {
+      const input = node.inputs[0];
+      return input === undefined || input.isGraphInput() || input.isGraphOutput() || isCpuProducer(input, types) ? 'cpu' : 'vpu';
+    }
+    case 'dequantize': {
+      const output = node.outputs[0]!;
+      return output.isGraphOutput() || output.uses().some((use) => isCpuNode(use.node, types)) ? 'cpu' : 'vpu';
+    }
+    case 'view': {
+      const data = types.get(node.inputs[0]!);
+      return data === DataType.FLOAT ? 'cpu' : 'vpu';
+    }
+  }
+}
+
+function isCpuNode(node: Node, types: Map<Value, number>): boolean {
+  const kind = kindOf(node, types);
+  return stringAttr(node, 'unit') === 'cpu' || kind === 'cpu-gemm' || kind === 'cpu-float';
+}
+
+function isCpuProducer(value: Value, types: Map<Value, number>): boolean {
+  const producer = value.producer();
+  return producer !== undefined && isCpuNode(producer, types);
+}
+
+function estimateOp(node: Node, context: Context): OpEstimate {
+  const { types, shapes, params } = context;
+  const kind = kindOf(node, types);
+  const unit = unitOf(node, kind, types);
+  const name = node.name || `${node.opType}(${node.outputs[0]?.name ?? ''})`;
+  const inputs = node.inputs.filter((v): v is Value => v !== undefined && v.name !== '');
+  const dtypes = dtypeText(node, kind, types);
+  const outputShape = shapes.get(node.outputs[0]!);
+  const base = { name, opType: node.opType, kind, unit, dtypes, outputShape: outputShape ? [...outputShape] : null };
+  if (kind === 'view') {
+    return { ...base, estimated: true, macs: 0, ddrBytes: 0, bytes: { inputs: 0, weights: 0, outputs: 0 }, computeUs: 0, memoryUs: 0, overheadUs: 0, latencyUs: 0, bound: 'none' };
+  }
+  const sized = (values: readonly Value[]) => {
+    let elements = 0;
+    let bytes = 0;
+    for (const value of values) {
+      const shape = shapes.get(value);
+      const width = bytesPerElement(types.get(value));
+      if (shape === undefined || width === undefined) return undefined;
+      elements += product(shape);
+      bytes += product(shape) * width;
+    }
+    return { elements, bytes };
+  };
+  const weights = inputs.filter(isConstant);
+  const activations = inputs.filter((v) => !isConstant(v));
+  const inSize = sized(activations);
+  const weightSize = sized(weights);
+  const outSize = sized(node.outputs.filter((v) => v.name !== ''));
+  const macs = kind === 'gemm' || kind === 'cpu-gemm' ? macsOf(node, shapes) : 0;
+  if (!inSize || !weightSize || !outSize || macs === undefined) {
+    return { ...base, estimated: false, macs: 0, ddrBytes: 0, bytes: { inputs: 0, weights: 0, outputs: 0 }, computeUs: 0, memoryUs: 0, overheadUs: 0, latencyUs: 0, bound: 'none' };
+  }
+  const elements = Math.max(inSize.elements, outSize.elements);
+  let compute: number;
+  switch (kind) {
+    case 'gemm': {
+      compute = macs / params.bpu.macsPerSecond[macPair(node, types)];
+      if (stringAttr(node, 'out_dtype') === 'float32') compute += outSize.elements / params.bpu.float32OutputElementsPerSecond;
+      break;
+    }
+    case 'cpu-gemm':
+      compute = macs / params.cpu.macsPerSecond;
+      break;
+    case 'quantize':
+    case 'dequantize':
+      compute = elements / (unit === 'cpu' ? params.cpu.elementsPerSecond[kind] : params.vpu.elementsPerSecond[kind]);
+      break;
+    case 'rescale':
+      compute = elements / params.vpu.elementsPerSecond.rescale;
+      break;
+    case 'float-island':
+      compute = elements / (unit === 'cpu' ? params.cpu.elementsPerSecond.float : params.vpu.elementsPerSecond.floatIsland);
+      break;
+    case 'data-movement':
+      compute = elements / (unit === 'cpu' ? params.cpu.elementsPerSecond.float : params.vpu.elementsPerSecond.dataMovement);
+      break;
+    case 'cpu-float':
+      compute = elements / params.cpu.elementsPerSecond.float;
+      break;
+  }
+  const ddrBytes = inSize.bytes + weightSize.bytes + outSize.bytes;
+  const memory = ddrBytes / params.ddr.bytesPerSecond;
+  const overhead = unit === 'bpu' ? params.bpu.opOverheadSeconds : unit === 'vpu' ? params.vpu.opOverheadSeconds : params.cpu.opOverheadSeconds;
+  return {
+    ...base,
+    estimated: true,
+    macs,
+    ddrBytes,
+    bytes: { inputs: inSize.bytes, weights: weightSize.bytes, outputs: outSize.bytes },
+    computeUs: compute * US,
+    memoryUs: memory * US,
+    overheadUs: overhead * US,
+    latencyUs: (Math.max(compute, memory) + overhead) * US,
+    bound: compute >= memory ? 'compute' : 'memory',
+  };
+}
+
+function isConstant(value: Value): boolean {
+  if (value.constValue !== undefined) return true;
+  const producer = value.producer();
+  return producer !== undefined && isStandard(producer) && producer.opType === 'Constant';
+}
+
+/** MACs of a GEMM-like node; undefined when a shape is unknown. */
+export function macsOf(node: Node, shapes: ReadonlyMap<Value, Shape>): number | undefined {
+  const x = node.inputs[0] && shapes.get(node.inputs[0]);
+  const w = node.inputs[1] && shapes.get(node.inputs[1]);
+  const out = shapes.get(node.outputs[0]!);
+  if (!x || !w || !out) return undefined;
+  switch (node.opType) {
+    case 'Conv':
+      // Each output element sums (Cin / group) · Πkernel products: the weight's size per output channel.
+      return product(out) * product(w.slice(1));
+    case 'ConvTranspose':
+      // Each input element scatters into (Cout / group) · Πkernel outputs.
+      return product(x) * product(w.slice(1));
+    case 'MatMul':
+      return product(out) * (x.length === 1 ? x[0]! : x[x.length - 1]!);
+    case 'Gemm': {
+      const transA = node.attribute('transA')?.asNumber() ?? 0;
+      return product(out) * (transA ? x[0]! : x[1]!);
+    }
+    default:
+      return undefined;
+  }
+}
+
+function widthName(elemType: number | undefined): 'int8' | 'int16' {
+  return elemType === DataType.INT16 || elemType === DataType.UINT16 ? 'int16' : 'int8';
+}
+
+function macPair(node: Node, types: Map<Value, number>): keyof PerfParams['bpu']['macsPerSecond'] {
+  const a = widthName(types.get(node.inputs[0]!));
+  const b = widthName(types.get(node.inputs[1]!));
+  if (a === 'int16' && b === 'int16') return 'int16xint16';
+  return a === 'int16' || b === 'int16' ? 'int16xint8' : 'int8xint8';
+}
+
+function dtypeText(node: Node, kind: OpKind, types: Map<Value, number>): string {
+  const name = (value: Value | undefined) => {
+    const t = value === undefined ? undefined : types.get(value);
+    return t === undefined ? '?' : dtypeName(t).toLowerCase();
+  };
+  const out = name(node.outputs[0]);
+  if (kind === 'gemm' || kind === 'cpu-gemm') return `${name(node.inputs[0])}×${name(node.inputs[1])}→${out}`;
+  return `${name(node.inputs[0])}→${out}`;
+}
+
+interface OutputContext extends Context {
+  byNode: Map<Node, OpEstimate>;
+}
+
+function outputEstimate(value: Value, context: OutputContext): OutputEstimate | undefined {
+  const { types, shapes, params, byNode } = context;
+  let producer = value.producer();
+  while (producer && byNode.get(producer)?.kind === 'view' && producer.inputs[0]) producer = producer.inputs[0].producer();
+  if (producer === undefined) return undefined;
+  const estimate = byNode.get(producer);
+  if (estimate === undefined) return undefined;
+  const shape = shapes.get(value);
+  const elements = shape ? product(shape) : 0;
+  if (estimate.kind === 'dequantize' && estimate.unit === 'cpu') {
+    return { name: value.name, from: 'npu', dtype: typeName(types.get(producer.inputs[0]!)), elements, cpuDequantizeUs: estimate.latencyUs, node: estimate.name };
+  }
+  if (estimate.unit === 'cpu') return { name: value.name, from: 'cpu', dtype: typeName(types.get(value)), elements, cpuDequantizeUs: 0, node: null };
+  const elemType = types.get(value);
+  const integer = elemType !== undefined && elemType !== DataType.FLOAT && elemType !== DataType.DOUBLE && elemType !== DataType.FLOAT16;
+  // The graph hands integers to the host, which must dequantize them: the same C++ loop as a CPU Dequantize.
+  const cpuDequantizeUs = integer && shape ? (elements / params.cpu.elementsPerSecond.dequantize + params.cpu.opOverheadSeconds) * US : 0;
+  return { name: value.name, from: 'npu', dtype: typeName(elemType), elements, cpuDequantizeUs, node: null };
+}
+
+function typeName(elemType: number | undefined): string {
+  return elemType === undefined ? '?' : dtypeName(elemType).toLowerCase();
+}
+
+function totalsOf(ops: readonly OpEstimate[], outputs: readonly OutputEstimate[]): PerfTotals {
+  const sum = (list: readonly OpEstimate[], key: 'latencyUs' | 'macs' | 'ddrBytes') => list.reduce((n, op) => n + op[key], 0);
+  const on = (unit: Unit) => ops.filter((op) => op.unit === unit);
+  const added = outputs.filter((o) => o.node === null).reduce((n, o) => n + o.cpuDequantizeUs, 0);
+  const bpuUs = sum(on('bpu'), 'latencyUs');
+  const vpuUs = sum(on('vpu'), 'latencyUs');
+  const cpuUs = sum(on('cpu'), 'latencyUs') + added;
+  return {
+    latencyUs: bpuUs + vpuUs + cpuUs,
+    npuUs: bpuUs + vpuUs,
+    bpuUs,
+    vpuUs,
+    cpuUs,
+    cpuDequantizeUs: outputs.reduce((n, o) => n + o.cpuDequantizeUs, 0),
+    macs: sum(ops, 'macs'),
+    ddrBytes: sum(ops, 'ddrBytes'),
+  };
+}
+
+function stringAttr(node: Node, name: string): string | undefined {
+  const attribute = node.attribute(name);
+  return attribute?.type === AttributeType.STRING ? attribute.asString() : undefined;
+}
+
+/** The part of a report that report.json keeps (`quantize` writes it under `perf`): no per-op rows. */
+export type PerfSummary = Pick<PerfReport, 'estimate' | 'disclaimer' | 'march' | 'chip' | 'totals' | 'outputs'> & { variant?: string };
+
+export function perfSummary(report: PerfReport): PerfSummary {
+  const { estimate, disclaimer, march, chip, totals, outputs, variant } = report;
+  return { estimate, disclaimer, march, chip, ...(variant !== undefined ? { variant } : {}), totals, outputs };
+}
