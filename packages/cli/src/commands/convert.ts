@@ -28,7 +28,7 @@ export function registerConvert(program: Command, io: Io): void {
         return;
       }
       io.stdout(`wrote ${flags.out} (${march.name}${flags.integerConv ? ', integer conv' : ''})\n`);
-      if (result.fallback.length === 0) io.stdout('every op runs on the NPU (no CPU fallback)\n');
+      if (result.fallback.length === 0) io.stdout('no CPU fallback: every op has a BPU or VPU lowering\n');
       else for (const f of result.fallback) io.stdout(`CPU fallback: ${f.node} (${f.opType}): ${f.reason}\n`);
     });
 }

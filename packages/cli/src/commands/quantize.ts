@@ -20,13 +20,18 @@ export function formatIntegerTable(report: QuantizeReport): string {
     rows.push([name, f(m.sqnrDb), f(m.cosine, 6), m.maxAbs.toExponential(2), pct(m.lsbAgreement), pct(m.lsbAgreementLayerwise)]);
   }
   const worst = report.integer.layers[0];
-  if (worst) rows.push([`(worst integer tensor, layer-wise: ${worst.tensor})`, '', '', '', '', pct(worst.lsbAgreement)]);
   const march = `${report.march}${report.integerConv ? ' (integer conv)' : ''}`;
   const lines = [`quantized.onnx (integer model, ${march}) against the float model`, table(rows)];
+  if (worst) lines.push(`worst integer tensor, layer by layer: ${worst.tensor} ${pct(worst.lsbAgreement)} within one step of qat.onnx`);
   lines.push(
     report.fallback.length === 0
-      ? 'every op runs on the NPU (no CPU fallback)'
+      ? 'no CPU fallback: every op has a BPU or VPU lowering'
       : `CPU fallback (${report.fallback.length}): ${report.fallback.join(', ')}`,
+  );
+  const t = report.perf.totals;
+  lines.push(
+    '',
+    `perf (${report.perf.chip}, an estimate from a roofline cost model, not a measurement): ${t.latencyUs.toFixed(1)} µs total — NPU ${t.npuUs.toFixed(1)} µs (BPU ${t.bpuUs.toFixed(1)}, VPU ${t.vpuUs.toFixed(1)}), CPU ${t.cpuUs.toFixed(1)} µs of which dequantizing outputs ${t.cpuDequantizeUs.toFixed(1)} µs; ${(t.macs / 1e6).toFixed(1)} M MACs, ${(t.ddrBytes / 1e6).toFixed(2)} MB DDR`,
   );
   return lines.join('\n') + '\n';
 }

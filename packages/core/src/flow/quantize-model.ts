@@ -14,6 +14,8 @@ import { layerwiseAgreement, type LayerAgreement } from './layerwise-agreement.j
 import { lsbAgreement, outputLsb } from './lsb-agreement.js';
 import { openCalibrationSource } from '../data/calibration-data.js';
 import { inputSpecs } from '../runtime/model-io.js';
+import { inferShapesByRunning } from '../perf/infer-shapes-by-running.js';
+import { perf, perfSummary, type PerfSummary } from '../perf/perf.js';
 
 export interface QuantizeModelOptions extends CalibrateModelOptions {
   march: March;
@@ -37,6 +39,8 @@ export interface QuantizeReport extends CalibrateReport {
   integer: { outputs: Record<string, IntegerOutputMetrics>; layers: LayerAgreement[] };
   fallback: string[];
   fallbackReasons: Fallback[];
+  /** The cost model's estimate for the integer model (labelled as one). */
+  perf: PerfSummary;
 }
 
 export interface QuantizeModelResult extends CalibrateModelResult {
@@ -94,6 +98,8 @@ export async function quantizeModel(options: QuantizeModelOptions): Promise<Quan
       lsbAgreementLayerwise: layers.find((l) => l.tensor === name)?.lsbAgreement ?? Number.NaN,
     };
   }
+  const shapes = await inferShapesByRunning(converted.model, feeds!);
+  const estimate = perfSummary(perf(converted.model, options.march, { shapes }));
   const report: QuantizeReport = {
     ...calibrated.report,
     march: options.march.name,
@@ -102,6 +108,7 @@ export async function quantizeModel(options: QuantizeModelOptions): Promise<Quan
     fallback: converted.fallback.map((f) => f.node),
     fallbackReasons: converted.fallback,
     diagnostics: [...calibrated.report.diagnostics, ...converted.diagnostics],
+    perf: estimate,
   };
   return { ...calibrated, quantized: converted.model, report };
 }
