@@ -128,6 +128,77 @@ describe('usage errors', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('inspect');
   });
+
+  it('with no verb prints the usage on stderr and exits 2', () => {
+    const result = quantkit();
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('Usage: quantkit');
+    expect(result.stdout).toBe('');
+  });
+
+  it('-V prints the version of the package', () => {
+    const result = quantkit('-V');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toBe(JSON.parse(fs.readFileSync(path.join(root, 'packages/cli/package.json'), 'utf8')).version);
+  });
+});
+
+describe('help for every verb', () => {
+  /** The verbs `quantkit --help` lists. */
+  const verbs = (() => {
+    const help = quantkit('--help').stdout;
+    const commands = help.slice(help.indexOf('Commands:'));
+    return [...commands.matchAll(/^ {2}([a-z][a-z-]*) /gm)].map((m) => m[1]!).filter((verb) => verb !== 'help');
+  })();
+
+  it('lists the verbs this issue adds and the earlier ones', () => {
+    expect(verbs).toEqual(expect.arrayContaining(['inspect', 'calibrate', 'merge-calib', 'compare', 'plugins']));
+  });
+
+  it("the README's verb table has a row for every verb, and no verb the CLI lacks", () => {
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const rows = [...readme.matchAll(/^\| `quantkit ([a-z-]+)[ `]/gm)].map((m) => m[1]);
+    expect([...new Set(rows)].sort()).toEqual([...verbs].sort());
+  });
+
+  // Valid arguments otherwise: commander reports a missing required option before an unknown one.
+  const required: Record<string, string[]> = {
+    inspect: [seedReuse],
+    calibrate: [seedReuse, '--random', '1', '--out', 'never'],
+    'merge-calib': ['a.json', '--out', 'never.json'],
+    compare: [seedReuse, seedReuse, '--random', '1'],
+    plugins: [],
+  };
+  for (const verb of Object.keys(required)) {
+    it(`${verb} --help prints its usage and options on stdout, exit 0; help ${verb} prints the same`, () => {
+      const result = quantkit(verb, '--help');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^Usage: quantkit ${verb} `));
+      expect(result.stdout).toContain('-h, --help');
+      expect(quantkit('help', verb).stdout).toBe(result.stdout);
+    });
+
+    it(`${verb} with an unknown flag: usage error naming the verb's help, exit 2`, () => {
+      const result = quantkit(verb, ...required[verb]!, '--no-such-flag');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain("unknown option '--no-such-flag'");
+      expect(result.stderr).toContain(`quantkit ${verb} --help`);
+    });
+  }
+
+  it('each verb documents the options it takes', () => {
+    const expected: Record<string, string[]> = {
+      inspect: ['--json'],
+      calibrate: ['--calib', '--random', '--seed', '--template', '--observer', '--reused-outputs', '--config', '--plugin', '--workers', '--shard', '--from-calib', '--out', '--print-pipeline', '--json'],
+      'merge-calib': ['--out', '--config', '--plugin'],
+      compare: ['--calib', '--random', '--seed', '--json'],
+      plugins: ['--config', '--plugin', '--json'],
+    };
+    for (const [verb, flags] of Object.entries(expected)) {
+      const help = quantkit(verb, '--help').stdout;
+      for (const flag of flags) expect(help, `${verb} --help`).toMatch(new RegExp(`^\\s+(-\\w, )?${flag}\\b`, 'm'));
+    }
+  });
 });
 
 function write(name: string, bytes: Uint8Array): string {

@@ -3,6 +3,13 @@ import { isQuantkitError } from '@quantkit/core';
 /** Exit codes (DESIGN §10): 0 success, 1 a model or data error, 2 a usage error. */
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 
+/** Ends a command with an exit code after it has printed what it had to say (no further message). */
+export class ExitWith extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+  }
+}
+
 export interface Io {
   stdout: (text: string) => void;
   stderr: (text: string) => void;

@@ -1,11 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { registerCalibrate, registerMergeCalib } from './commands/calibrate.js';
+import { registerCompare } from './commands/compare.js';
 import { registerConvert } from './commands/convert.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerPerf } from './commands/perf.js';
+import { registerPlugins } from './commands/plugins.js';
 import { PrecisionGateError, registerQuantize } from './commands/quantize.js';
 import { UsageError } from './options.js';
-import { EXIT, formatError, processIo, type Io } from './output.js';
+import { EXIT, ExitWith, formatError, processIo, type Io } from './output.js';
 import { version } from './version.js';
 
 /** Builds the command tree. Each verb lives in its own file under commands/ and calls one core function. */
@@ -20,9 +22,11 @@ export function buildProgram(io: Io): Command {
   registerInspect(program, io);
   registerCalibrate(program, io);
   registerMergeCalib(program, io);
+  registerPerf(program, io);
+  registerCompare(program, io);
+  registerPlugins(program, io);
   registerConvert(program, io);
   registerQuantize(program, io);
-  registerPerf(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     command.showHelpAfterError(`(run quantkit ${command.name()} --help for usage)`);
@@ -38,6 +42,7 @@ export async function runCli(argv: readonly string[], io: Io = processIo): Promi
     return EXIT.ok;
   } catch (error) {
     if (error instanceof PrecisionGateError) return EXIT.error;
+    if (error instanceof ExitWith) return error.code;
     if (error instanceof UsageError) {
       const verb = argv.find((a) => !a.startsWith('-')) ?? '';
       io.stderr(`error: ${error.message}\n(run quantkit ${verb} --help for usage)\n`);

@@ -37,4 +37,6 @@ export * from './qdq/index.js';
 export * from './flow/index.js';
 export * from './integer/index.js';
 export * from './convert/index.js';
+export * from './config/index.js';
+export * from './compare/index.js';
 export * from './perf/index.js';

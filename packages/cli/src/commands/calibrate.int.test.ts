@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,11 @@ const reuse = path.join(fixtures, 'models/seed_small_reuse/model.onnx');
 const calib = path.join(fixtures, 'calib/seed');
 
 function quantkit(...args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return quantkitIn(root, ...args);
+}
+
+function quantkitIn(cwd: string, ...args: string[]) {
+  const result = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -133,5 +138,104 @@ describe('bad calibration data', () => {
     const result = quantkit('calibrate', single, '--out', outDir('none'));
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('--calib');
+  });
+});
+
+describe('quantkit.config.json', () => {
+  const project = (name: string, config: unknown) => {
+    const dir = path.join(work, name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'quantkit.config.json'), typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+    return dir;
+  };
+
+  it('is read from the working folder; its settings apply and its text is fingerprinted into report.json', () => {
+    const dir = project('cwd-config', { template: 'int16', observer: { kind: 'mse' }, reusedOutputs: 'quantize' });
+    const out = path.join(dir, 'out');
+    const result = quantkitIn(dir, 'calibrate', reuse, '--calib', calib, '--out', out, '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const r = JSON.parse(result.stdout);
+    expect(r.config).toMatchObject({ template: 'int16', reusedOutputs: 'quantize' });
+    expect(r.calibration.observer).toBe('mse');
+    const text = fs.readFileSync(path.join(dir, 'quantkit.config.json'), 'utf8');
+    expect(r.config.sha256).toBe(createHash('sha256').update(text).digest('hex'));
+  });
+
+  it('flags win over the config', () => {
+    const dir = project('flags-win', { template: 'int16', observer: 'mse' });
+    const result = quantkitIn(dir, 'calibrate', single, '--random', '2', '--template', 'int8', '--observer', 'minmax', '--out', path.join(dir, 'out'), '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const r = JSON.parse(result.stdout);
+    expect(r.config.template).toBe('int8');
+    expect(r.calibration.observer).toBe('minmax');
+  });
+
+  it('--config with the keys of the old calibrate config gives the same qat.onnx as the flags', () => {
+    const file = path.join(work, 'old-keys.json');
+    fs.writeFileSync(file, JSON.stringify({ template: 'int16', reusedOutputs: 'rescale', overrides: [] }));
+    const out = outDir('old-keys');
+    expect(quantkit('calibrate', single, '--calib', calib, '--config', file, '--out', out, '--json').code).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'qat.onnx')).equals(fs.readFileSync(path.join(outDir('single-int16'), 'qat.onnx')))).toBe(true);
+  });
+
+  it('pipeline edits change what runs: dropping reused-output-rescale quantizes y for the graph output too', () => {
+    const dir = project('drop-rescale', { pipeline: { prepare: [{ drop: 'reused-output-rescale' }] } });
+    const listing = quantkitIn(dir, 'calibrate', reuse, '--random', '2', '--out', path.join(dir, 'out'), '--print-pipeline');
+    expect(listing.code, listing.stderr).toBe(0);
+    expect(listing.stdout).toContain('1 pipeline edit');
+    expect(listing.stdout).toMatch(/prepare \(1 pass, in order\)\n\s+1\.\s+high-precision-output\s+@quantkit\/passes-output-precision/);
+    expect(listing.stdout).not.toContain('reused-output-rescale');
+    expect(fs.existsSync(path.join(dir, 'out'))).toBe(false);
+
+    const result = quantkitIn(dir, 'calibrate', reuse, '--calib', calib, '--out', path.join(dir, 'out'), '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const qat = decodeModel(fs.readFileSync(path.join(dir, 'out', 'qat.onnx')));
+    expect(qat.graph.outputs.find((v) => v.name === 'y')!.producer()?.opType).toBe('DequantizeLinear');
+  });
+
+  it('--print-pipeline --json lists the prepare phase with each pass and its plugin', () => {
+    const result = quantkit('calibrate', reuse, '--out', outDir('never'), '--print-pipeline', '--json');
+    expect(result.code, result.stderr).toBe(0);
+    const listing = JSON.parse(result.stdout);
+    expect(listing.config).toBeNull();
+    expect(listing.phases.map((p: { phase: string }) => p.phase)).toEqual(['prepare']);
+    expect(listing.phases[0].passes).toEqual([
+      expect.objectContaining({ name: 'high-precision-output', plugin: '@quantkit/passes-output-precision' }),
+      expect.objectContaining({ name: 'reused-output-rescale', plugin: '@quantkit/passes-output-precision' }),
+    ]);
+  });
+
+  const bad: [string, unknown, string[]][] = [
+    ['an unknown key', { templates: 'int16' }, ['QK_CONFIG', 'unknown key `templates`']],
+    ['invalid JSON', '{ "template": ', ['QK_CONFIG', 'is not valid JSON']],
+    ['an unknown template', { template: 'int4' }, ['QK_CONFIG', "`template` names an unknown template 'int4'"]],
+    ['an edit naming no pass', { pipeline: { prepare: [{ insert: 'high-precision-output', after: 'nope' }] } }, ['QK_CONFIG', 'pipeline.prepare[0]', "'nope'"]],
+    ['a bad observer option', { observer: { kind: 'minmax', averagingConstnt: 0.1 } }, ['QK_CONFIG', '`observer`', 'averagingConstnt']],
+    ['an override matching nothing', { overrides: [{ opType: 'Softmax', dtype: 'qint16' }] }, ['QK_CONFIG', 'Softmax']],
+  ];
+  for (const [what, config, mentions] of bad) {
+    it(`${what} in the config: exit 1 naming the file and the key, nothing written`, () => {
+      const dir = project(`bad-${what.replace(/\W+/g, '-')}`, config);
+      const out = path.join(dir, 'out');
+      const result = quantkitIn(dir, 'calibrate', single, '--random', '2', '--out', out);
+      expect(result.code).toBe(1);
+      for (const text of mentions) expect(result.stderr).toContain(text);
+      expect(result.stderr).toContain(path.join(dir, 'quantkit.config.json'));
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+      expect(fs.existsSync(out)).toBe(false);
+    });
+  }
+
+  it('a missing --config file is exit 1; an unknown --template or --observer is a usage error', () => {
+    expect(quantkit('calibrate', single, '--random', '1', '--config', path.join(work, 'absent.json'), '--out', outDir('x'))).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('QK_FILE_NOT_FOUND'),
+    });
+    const template = quantkit('calibrate', single, '--random', '1', '--template', 'int4', '--out', outDir('x'));
+    expect(template.code).toBe(2);
+    expect(template.stderr).toContain('known: int8, int16');
+    const observer = quantkit('calibrate', single, '--random', '1', '--observer', 'percentile', '--out', outDir('x'));
+    expect(observer.code).toBe(2);
+    expect(observer.stderr).toContain('loaded: minmax, mse');
   });
 });

@@ -1,23 +1,24 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  createQuantkit,
+  BUILTIN_TEMPLATES,
+  isQuantkitError,
+  QuantkitError,
   mergeCalibFiles,
   calibrateModel,
   calibrateShard,
-  loadQuantConfig,
   readCalibFile,
   writeChunksAtomic,
   encodeModelChunks,
   writeFileAtomic,
   type CalibrateModelOptions,
   type CalibrateReport,
-  type QuantConfig,
 } from '@quantkit/core';
 import { Option, type Command } from 'commander';
 import { table, type Io } from '../output.js';
-import { dataSpec, integer, positiveInt, shard } from '../options.js';
-import { loadPlugins } from '../plugins.js';
+import { loadContext, pluginOptions, type CliContext } from '../context.js';
+import { dataSpec, integer, positiveInt, shard, UsageError } from '../options.js';
+import { printPipelines } from '../print-pipeline.js';
 import { progressBar } from '../progress.js';
 import { version } from '../version.js';
 
@@ -26,7 +27,7 @@ export interface CalibrateFlags {
   random?: number;
   seed?: number;
   template?: string;
-  observer: string;
+  observer?: string;
   reusedOutputs?: 'rescale' | 'quantize';
   config?: string;
   workers?: number;
@@ -35,52 +36,96 @@ export interface CalibrateFlags {
   plugin?: string[];
   out: string;
   json?: boolean;
+  printPipeline?: boolean;
 }
 
 /** Adds the options `calibrate` and `quantize` share. */
 export function calibrationOptions(command: Command): Command {
-  return command
+  command
     .option('--calib <path>', 'calibration data: a folder of .npy (single-input models) or .npz files, or one such file')
     .option('--random <n>', 'calibrate on N seeded standard-normal samples instead of data', positiveInt('--random'))
     .option('--seed <n>', 'seed for --random', integer, 0)
-    .addOption(new Option('--template <name>', 'quantization template').choices(['int8', 'int16']))
-    .addOption(new Option('--observer <kind>', 'activation observer').choices(['minmax', 'mse']).default('minmax'))
+    .option('--template <name>', "quantization template: int8 or int16, or a plugin's (default: the config's, else int8)")
+    .option('--observer <kind>', "activation observer: minmax or mse, or a plugin's (default: the config's, else minmax)")
     .addOption(
       new Option('--reused-outputs <mode>', 'a GEMM output that is a model output and feeds other ops: int32 + rescale, or quantize it').choices([
         'rescale',
         'quantize',
       ]),
     )
-    .option('--config <file>', 'JSON config: template, reusedOutputs, overrides by node name, glob or op type')
     .option('--workers <n>', 'calibrate in N worker threads', positiveInt('--workers'))
-    .option('--from-calib <file>', 'use the observer states of a calib.json (e.g. from merge-calib) instead of calibrating')
-    .option('--plugin <specifier...>', 'load a plugin package or file in addition to the official ones')
+    .option('--from-calib <file>', 'use the observer states of a calib.json (e.g. from merge-calib) instead of calibrating');
+  return pluginOptions(command)
     .requiredOption('--out <dir>', 'output folder')
-    .option('--json', 'print report.json on stdout instead of a table');
+    .option('--print-pipeline', 'print the phases and passes this command would run, in order, with their plugins; exit 0 without running')
+    .option('--json', 'print report.json on stdout instead of a table (with --print-pipeline: the pipeline as JSON)');
 }
 
-/** Everything the core flow needs, from the flags and the config file (flags win). */
-export async function flowOptions(model: string, flags: CalibrateFlags, io: Io): Promise<CalibrateModelOptions> {
-  const config: QuantConfig = flags.config ? await loadQuantConfig(flags.config) : {};
-  const { quantkit, plugins, failures } = await loadPlugins(flags.plugin ?? []);
-  for (const failure of failures) if (!failure.missing || (flags.plugin ?? []).includes(failure.specifier)) {
-    io.stderr(`warning: plugin ${failure.specifier} did not load: ${failure.reason}\n`);
+/** The observer of the flag, else of the config, else minmax; the config's options apply to its own kind only. */
+function chooseObserver(context: CliContext, flag: string | undefined) {
+  const chosen = context.config.observer;
+  const kind = flag ?? chosen?.kind ?? 'minmax';
+  if (flag !== undefined && !context.quantkit.observers().some((o) => o.kind === flag)) {
+    throw new UsageError(`--observer ${flag}: no loaded plugin provides it (loaded: ${context.quantkit.observers().map((o) => o.kind).join(', ') || 'none'})`);
   }
-  const observer = quantkit.observer(flags.observer);
+  const observer = context.quantkit.observer(kind);
+  const options = chosen?.kind === kind ? chosen.options : undefined;
+  if (options !== undefined) {
+    // Check the options now, so that a mistake names the config file before any work.
+    try {
+      observer.create({ dtype: 'qint8', granularity: { kind: 'per-tensor' } }, options);
+    } catch (error) {
+      if (!isQuantkitError(error)) throw error;
+      throw new QuantkitError(error.code, `${context.config.file}: \`observer\`: ${error.message}`, { cause: error, hint: error.hint, subject: context.config.file });
+    }
+  }
+  return { observer, config: options };
+}
+
+/** The template of the flag (a usage error when unknown), else of the config. */
+function chooseTemplate(context: CliContext, flag: string | undefined) {
+  const known = [...BUILTIN_TEMPLATES, ...context.quantkit.templates()].map((t) => t.name);
+  if (flag !== undefined && !known.includes(flag)) throw new UsageError(`--template ${flag}: unknown template (known: ${known.join(', ')})`);
+  return context.template(flag);
+}
+
+/**
+ * Runs a flow; an override that fails on the model (core names it `override #n`) is re-thrown naming the config
+ * file it came from.
+ */
+export async function namingConfigFile<T>(config: { file?: string }, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!isQuantkitError(error) || error.code !== 'QK_CONFIG' || config.file === undefined || !error.message.startsWith('override #')) throw error;
+    throw new QuantkitError(error.code, `${config.file}: ${error.message}`, { cause: error, hint: error.hint, subject: error.subject });
+  }
+}
+
+/**
+ * Everything the core flow needs, from the flags, the config file and the plugins (flags win over the config).
+ * `context` defaults to loading the config and plugins the flags name.
+ */
+export async function flowOptions(model: string, flags: CalibrateFlags, io: Io, context?: CliContext): Promise<CalibrateModelOptions> {
+  const ctx = context ?? (await loadContext(flags, io));
+  const { config } = ctx;
+  const template = chooseTemplate(ctx, flags.template);
+  const { observer, config: observerConfig } = chooseObserver(ctx, flags.observer);
   // Worker threads import the observer from the plugin that provides it.
-  const provider = plugins.find((p) => createQuantkit({ plugins: [p.plugin] }).observers().some((o) => o.kind === flags.observer));
+  const provider = ctx.loaded.plugins.find((p) => p.provides.observers.includes(observer));
   const data = dataSpec(flags, fs);
   const bar = progressBar(io, 'calibrating');
   return {
     modelPath: model,
     data,
-    template: flags.template ?? config.template ?? 'int8',
+    template,
     observer,
-    observerModule: provider?.specifier,
+    observerConfig,
+    observerModule: provider?.url,
     reusedOutputs: flags.reusedOutputs ?? config.reusedOutputs ?? 'rescale',
     overrides: config.overrides,
-    configText: flags.config ? fs.readFileSync(flags.config, 'utf8') : undefined,
-    pipeline: quantkit.pipeline('prepare'),
+    configText: config.text,
+    pipeline: ctx.pipeline('prepare'),
     workers: flags.workers,
     calibration: flags.fromCalib ? await readCalibFile(flags.fromCalib) : undefined,
     version,
@@ -114,36 +159,45 @@ export function registerCalibrate(program: Command, io: Io): void {
   )
     .option('--shard <k/n>', 'calibrate only shard k of n and write only calib.json (combine with merge-calib)', shard)
     .action(async (model: string, flags: CalibrateFlags) => {
-      const options = await flowOptions(model, flags, io);
-      if (flags.shard) {
-        const result = await calibrateShard(options, flags.shard);
-        fs.mkdirSync(flags.out, { recursive: true });
-        writeFileAtomic(path.join(flags.out, 'calib.json'), result.toText());
-        io.stderr(`wrote ${path.join(flags.out, 'calib.json')} (shard ${flags.shard.index}/${flags.shard.count}, ${result.samples} samples)\n`);
+      const context = await loadContext(flags, io);
+      if (flags.printPipeline) {
+        printPipelines(context, ['prepare'], io, flags.json === true);
         return;
       }
-      const result = await calibrateModel(options);
-      fs.mkdirSync(flags.out, { recursive: true });
+      const out = flags.out;
+      const options = await flowOptions(model, flags, io, context);
+      const shard = flags.shard;
+      if (shard) {
+        const result = await namingConfigFile(context.config, () => calibrateShard(options, shard));
+        fs.mkdirSync(out, { recursive: true });
+        writeFileAtomic(path.join(out, 'calib.json'), result.toText());
+        io.stderr(`wrote ${path.join(out, 'calib.json')} (shard ${shard.index}/${shard.count}, ${result.samples} samples)\n`);
+        return;
+      }
+      const result = await namingConfigFile(context.config, () => calibrateModel(options));
+      fs.mkdirSync(out, { recursive: true });
       const reportText = `${JSON.stringify(result.report, null, 2)}\n`;
-      writeFileAtomic(path.join(flags.out, 'calib.json'), result.calibration.toText());
-      writeChunksAtomic(path.join(flags.out, 'qat.onnx'), encodeModelChunks(result.qat));
-      writeFileAtomic(path.join(flags.out, 'report.json'), reportText);
+      writeFileAtomic(path.join(out, 'calib.json'), result.calibration.toText());
+      writeChunksAtomic(path.join(out, 'qat.onnx'), encodeModelChunks(result.qat));
+      writeFileAtomic(path.join(out, 'report.json'), reportText);
       if (flags.json) io.stdout(reportText);
       else {
         io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx against the float model (${result.report.measuredOn})`));
-        io.stdout(`\nwrote calib.json, qat.onnx, report.json to ${flags.out}\n`);
+        io.stdout(`\nwrote calib.json, qat.onnx, report.json to ${out}\n`);
       }
     });
 }
 
 export function registerMergeCalib(program: Command, io: Io): void {
-  program
-    .command('merge-calib')
-    .description("merge the calib.json of calibration shards into one, equal to one run over all the data")
-    .argument('<files...>', 'calib.json files of the shards')
+  pluginOptions(
+    program
+      .command('merge-calib')
+      .description('merge the calib.json of calibration shards into one, equal to one run over all the data')
+      .argument('<files...>', 'calib.json files of the shards'),
+  )
     .requiredOption('--out <file>', 'the merged calib.json')
-    .action(async (files: string[], flags: { out: string }) => {
-      const { quantkit } = await loadPlugins([]);
+    .action(async (files: string[], flags: { out: string; config?: string; plugin?: string[] }) => {
+      const { quantkit } = await loadContext(flags, io);
       const merged = await mergeCalibFiles(files, (kind) => quantkit.observer(kind));
       writeFileAtomic(flags.out, merged.toText());
       io.stderr(`merged ${files.length} files (${merged.samples} samples) into ${flags.out}\n`);
