@@ -24,7 +24,7 @@ export async function benchConvert({ model = 'resnet18', repeats = 3 } = {}) {
     const qat = core.exportQdq(prepared.model, core.qparamsFor(result, quantkit.observer('minmax'))).model;
     calibrateTimes.push(performance.now() - start);
     start = performance.now();
-    await core.convert(qat, { march: quantkit.march('nash-m'), pipeline: quantkit.pipeline('convert') });
+    await core.convert(qat, { march: quantkit.march('nash-m'), pipeline: quantkit.pipeline('convert', [], 'nash-m') });
     convertTimes.push(performance.now() - start);
   }
   const c = median(convertTimes);

@@ -30,7 +30,7 @@ for (const name of models) {
         observer: quantkit.observer('minmax'),
         pipeline: quantkit.pipeline('prepare'),
         march: quantkit.march(march),
-        convertPipeline: quantkit.pipeline('convert'),
+        convertPipeline: quantkit.pipeline('convert', [], march),
         version: 'bench',
       });
       for (const [output, m] of Object.entries(result.report.integer.outputs)) {

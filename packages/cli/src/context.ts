@@ -24,8 +24,8 @@ export interface CliContext {
   config: QuantkitConfig;
   loaded: LoadedPlugins;
   quantkit: Quantkit;
-  /** The phase's pipeline with the config's edits. */
-  pipeline(phase: Phase): Pipeline;
+  /** The phase's pipeline with the config's edits (for `march`: that march's passes and the common ones). */
+  pipeline(phase: Phase, march?: string): Pipeline;
   /** `name` (a flag) or the config's template, among the built-in and the plugins' templates. */
   template(name?: string): QuantTemplate;
 }
@@ -73,7 +73,7 @@ export async function loadContext(flags: ContextFlags, io: Io, options: { quiet?
     config,
     loaded,
     quantkit,
-    pipeline: (phase) => configuredPipeline(quantkit, phase, config),
+    pipeline: (phase, march) => configuredPipeline(quantkit, phase, config, march),
     template: (name) => resolveTemplate(config, quantkit.templates(), name),
   };
 }

@@ -9,12 +9,12 @@ export interface PipelineListing {
 }
 
 /** The passes each phase runs, in order, with the plugin each comes from (the config's edits applied). */
-export function listPipelines(context: CliContext, phases: readonly Phase[]): PipelineListing {
+export function listPipelines(context: CliContext, phases: readonly Phase[], march?: string): PipelineListing {
   return {
     config: context.config.file ?? null,
     phases: phases.map((phase) => ({
       phase,
-      passes: context.pipeline(phase).passes.map((pass) => {
+      passes: context.pipeline(phase, march).passes.map((pass) => {
         const provider = providerOf(context.loaded, pass);
         return { name: pass.info.name, summary: pass.info.summary, plugin: provider?.plugin.name ?? '(unknown)', version: provider?.version ?? '' };
       }),
@@ -23,8 +23,8 @@ export function listPipelines(context: CliContext, phases: readonly Phase[]): Pi
 }
 
 /** `--print-pipeline`: the listing on stdout (JSON with `--json`); the caller then exits 0 without running. */
-export function printPipelines(context: CliContext, phases: readonly Phase[], io: Io, json: boolean): void {
-  const listing = listPipelines(context, phases);
+export function printPipelines(context: CliContext, phases: readonly Phase[], io: Io, json: boolean, march?: string): void {
+  const listing = listPipelines(context, phases, march);
   if (json) {
     io.stdout(`${JSON.stringify(listing, null, 2)}\n`);
     return;

@@ -40,6 +40,7 @@ export const nashHFloatOutput: Pass = {
   info: {
     name: 'float-output',
     phase: 'convert',
+    march: 'nash-h',
     summary: 'nash-h: GEMM-like ops with a high-precision output emit float32 directly (not with integerConv)',
   },
   run(model: Model, context: PassContext): PassResult {

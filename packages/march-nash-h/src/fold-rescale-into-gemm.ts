@@ -10,6 +10,7 @@ export const nashHFoldRescaleIntoGemm: Pass = {
   info: {
     name: 'nash-h-fold-rescale-into-gemm',
     phase: 'convert',
+    march: 'nash-h',
     summary: 'GEMM-like ops requantize their int32 accumulator in the output stage (int8 / int16 out)',
     after: ['dequant-quant-to-rescale'],
   },

@@ -10,6 +10,7 @@ export const nashHIntegerPassThrough: Pass = {
   info: {
     name: 'nash-h-integer-pass-through',
     phase: 'convert',
+    march: 'nash-h',
     summary: 'pass-through ops run on integer tensors; their Dequantize / Quantize pairs go',
     after: ['nash-h-fold-rescale-into-gemm'],
   },

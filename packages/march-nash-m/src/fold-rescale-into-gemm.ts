@@ -10,6 +10,7 @@ export const nashMFoldRescaleIntoGemm: Pass = {
   info: {
     name: 'nash-m-fold-rescale-into-gemm',
     phase: 'convert',
+    march: 'nash-m',
     summary: 'GEMM-like ops requantize their int32 accumulator in the output stage (int8 / int16 out)',
     after: ['dequant-quant-to-rescale'],
   },

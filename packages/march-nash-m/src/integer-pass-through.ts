@@ -10,6 +10,7 @@ export const nashMIntegerPassThrough: Pass = {
   info: {
     name: 'nash-m-integer-pass-through',
     phase: 'convert',
+    march: 'nash-m',
     summary: 'pass-through ops run on integer tensors; their Dequantize / Quantize pairs go',
     after: ['nash-m-fold-rescale-into-gemm'],
   },

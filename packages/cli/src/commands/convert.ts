@@ -1,24 +1,25 @@
 import { convert, loadModel, saveModel } from '@quantkit/core';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
+import { loadContext, pluginOptions } from '../context.js';
 import type { Io } from '../output.js';
-import { loadPlugins } from '../plugins.js';
 
 export function registerConvert(program: Command, io: Io): void {
-  program
-    .command('convert')
-    .description("convert a symmetric QDQ model (qat.onnx) to the march's integer model (quantized.onnx)")
-    .argument('<qat>', 'a QDQ ONNX model: quantkit calibrate\'s qat.onnx, or a symmetric one from another tool')
-    .addOption(new Option('--march <name>', 'target march').choices(['nash-m', 'nash-h']).makeOptionMandatory())
+  pluginOptions(
+    program
+      .command('convert')
+      .description("convert a symmetric QDQ model (qat.onnx) to the march's integer model (quantized.onnx)")
+      .argument('<qat>', 'a QDQ ONNX model: quantkit calibrate\'s qat.onnx, or a symmetric one from another tool'),
+  )
+    .requiredOption('--march <name>', 'target march: nash-m (J6E / J6M) or nash-h (J6P / J6H), from its installed plugin')
     .option('--integer-conv', 'nash-h: int32 output + rescale as on nash-m, instead of float32 outputs')
-    .option('--plugin <specifier...>', 'load a plugin package or file in addition to the official ones')
     .requiredOption('--out <file>', 'the integer model to write')
     .option('--json', 'print the fallback list and pass timings as JSON')
-    .action(async (file: string, flags: { march: string; integerConv?: boolean; plugin?: string[]; out: string; json?: boolean }) => {
-      const { quantkit } = await loadPlugins(flags.plugin ?? []);
-      const march = quantkit.march(flags.march);
+    .action(async (file: string, flags: { march: string; integerConv?: boolean; config?: string; plugin?: string[]; out: string; json?: boolean }) => {
+      const context = await loadContext(flags, io);
+      const march = context.quantkit.march(flags.march);
       const result = await convert(loadModel(file), {
         march,
-        pipeline: quantkit.pipeline('convert'),
+        pipeline: context.pipeline('convert', march.name),
         integerConv: flags.integerConv ?? false,
         name: file,
       });

@@ -26,7 +26,7 @@ import {
 import type { Command } from 'commander';
 import { UsageError } from '../options.js';
 import { table, type Io } from '../output.js';
-import { loadPlugins } from '../plugins.js';
+import { loadContext, pluginOptions, type CliContext } from '../context.js';
 
 export interface PerfFlags {
   march: string;
@@ -48,23 +48,9 @@ function modelKind(model: Model): 'integer' | 'qdq' | 'float' {
 }
 
 /** qat.onnx → quantized.onnx for `march`, as `quantkit convert` does: the one place perf converts. */
-async function toInteger(qat: Model, quantkit: Quantkit, march: March, integerConv: boolean, name: string): Promise<Model> {
-  const result = await convert(qat, { march, pipeline: quantkit.pipeline('convert'), integerConv, name });
+async function toInteger(qat: Model, context: CliContext, march: March, integerConv: boolean, name: string): Promise<Model> {
+  const result = await convert(qat, { march, pipeline: context.pipeline('convert', march.name), integerConv, name });
   return result.model;
-}
-
-/** The `perf` section of the config file (other sections belong to other verbs and are not read here). */
-function perfConfig(file: string | undefined): PerfConfig {
-  if (file === undefined) return {};
-  let data: unknown;
-  try {
-    data = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (cause) {
-    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new QuantkitError(missing ? 'QK_FILE_NOT_FOUND' : 'QK_CONFIG', `Cannot read the config file ${file}: ${(cause as Error).message}`, { cause, subject: file });
-  }
-  const section = typeof data === 'object' && data !== null && !Array.isArray(data) ? (data as Record<string, unknown>).perf : undefined;
-  return section === undefined ? {} : parsePerfConfig(section, file);
 }
 
 /**
@@ -186,29 +172,27 @@ export function formatComparison(file: string, comparison: PerfComparison): stri
 }
 
 export function registerPerf(program: Command, io: Io): void {
-  program
-    .command('perf')
-    .description('estimate per-op and total latency, MACs and DDR traffic of a quantized model on a Nash chip, and the CPU time to dequantize its outputs (a roofline cost model: an estimate, not a measurement)')
-    .argument('<model>', 'qat.onnx (a QDQ model; converted first) or quantized.onnx (integer IR)')
+  pluginOptions(
+    program
+      .command('perf')
+      .description('estimate per-op and total latency, MACs and DDR traffic of a quantized model on a Nash chip, and the CPU time to dequantize its outputs (a roofline cost model: an estimate, not a measurement)')
+      .argument('<model>', 'qat.onnx (a QDQ model; converted first) or quantized.onnx (integer IR)'),
+  )
     .requiredOption('--march <name>', 'target march: nash-m (J6E / J6M) or nash-h (J6P / J6H)')
     .option('--integer-conv', 'nash-h: convert the qat.onnx as nash-m does (int32 + Rescale; the host dequantizes int32 outputs)')
     .option('--chip <name>', 'chip of the march: nash-m J6M (default) or J6E; nash-h J6P (default) or J6H')
     .option('--compare', "nash-h: estimate the float-output and integer-conv conversions of a qat.onnx side by side")
-    .option('--config <file>', 'JSON config whose "perf" section sets "chip" and "params" (numbers that replace the march\'s)')
     .option('--input <file>', 'one input sample (.npy, or .npz by input name) to run the model once when shapes cannot be inferred')
-    .option('--plugin <specifier...>', 'load a plugin package or file in addition to the official ones')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (file: string, flags: PerfFlags) => {
       if (flags.compare && flags.integerConv) throw new UsageError('--compare already estimates both lowerings; drop --integer-conv');
       if ((flags.compare || flags.integerConv) && flags.march !== 'nash-h') {
         throw new UsageError(`${flags.compare ? '--compare' : '--integer-conv'} applies to --march nash-h (nash-m always emits int32 + Rescale)`);
       }
-      const { quantkit, failures } = await loadPlugins(flags.plugin ?? []);
-      for (const failure of failures) if (!failure.missing || (flags.plugin ?? []).includes(failure.specifier)) {
-        io.stderr(`warning: plugin ${failure.specifier} did not load: ${failure.reason}\n`);
-      }
-      const march = quantkit.march(flags.march);
-      const config = perfConfig(flags.config);
+      const context = await loadContext(flags, io);
+      const march = context.quantkit.march(flags.march);
+      // The "perf" section of the config: "chip" and "params" (numbers that replace the march's).
+      const config: PerfConfig = context.config.perf ?? {};
       const chip = flags.chip ?? config.chip;
       try {
         chipPerf(march, chip);
@@ -235,7 +219,7 @@ export function registerPerf(program: Command, io: Io): void {
             { label: NASH_H_VARIANTS.floatOutput, integerConv: false },
             { label: NASH_H_VARIANTS.integerConv, integerConv: true },
           ].map(async (v) => {
-            const integer = await toInteger(model, quantkit, march, v.integerConv, name);
+            const integer = await toInteger(model, context, march, v.integerConv, name);
             // Shapes per variant: each conversion names its new values its own way.
             return { label: v.label, model: integer, shapes: await runShapes(integer, march, options, flags, io) };
           }),
@@ -244,7 +228,7 @@ export function registerPerf(program: Command, io: Io): void {
         io.stdout(flags.json ? JSON.stringify({ file, ...comparison }, null, 2) + '\n' : formatComparison(file, comparison));
         return;
       }
-      const integer = kind === 'integer' ? model : await toInteger(model, quantkit, march, flags.integerConv ?? false, name);
+      const integer = kind === 'integer' ? model : await toInteger(model, context, march, flags.integerConv ?? false, name);
       const shapes = await runShapes(integer, march, options, flags, io);
       const report = perf(integer, march, { ...options, shapes, ...(flags.integerConv ? { variant: NASH_H_VARIANTS.integerConv } : {}) });
       io.stdout(flags.json ? JSON.stringify({ file, ...report }, null, 2) + '\n' : formatReport(file, report));

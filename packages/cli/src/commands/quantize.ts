@@ -1,10 +1,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeModelChunks, quantizeModel, writeChunksAtomic, writeFileAtomic, type QuantizeReport } from '@quantkit/core';
-import { Option, type Command } from 'commander';
+import type { Command } from 'commander';
 import { table, type Io } from '../output.js';
-import { loadPlugins } from '../plugins.js';
-import { calibrationOptions, flowOptions, formatMetricsTable, type CalibrateFlags } from './calibrate.js';
+import { loadContext } from '../context.js';
+import { printPipelines } from '../print-pipeline.js';
+import { calibrationOptions, flowOptions, formatMetricsTable, namingConfigFile, type CalibrateFlags } from './calibrate.js';
 
 interface QuantizeFlags extends CalibrateFlags {
   march: string;
@@ -43,18 +44,25 @@ export function registerQuantize(program: Command, io: Io): void {
       .description("the seed's whole flow: calibrate, export qat.onnx, convert to the march's integer model, measure it")
       .argument('<model>', 'the float ONNX model'),
   )
-    .addOption(new Option('--march <name>', 'target march').choices(['nash-m', 'nash-h']).makeOptionMandatory())
+    .requiredOption('--march <name>', 'target march: nash-m (J6E / J6M) or nash-h (J6P / J6H), from its installed plugin')
     .option('--integer-conv', 'nash-h: int32 output + rescale as on nash-m, instead of float32 outputs')
     .option('--min-sqnr <dB>', 'exit 1 when any output of the integer model falls below this SQNR', Number)
     .action(async (model: string, flags: QuantizeFlags) => {
-      const options = await flowOptions(model, flags, io);
-      const { quantkit } = await loadPlugins(flags.plugin ?? []);
-      const result = await quantizeModel({
-        ...options,
-        march: quantkit.march(flags.march),
-        convertPipeline: quantkit.pipeline('convert'),
-        integerConv: flags.integerConv ?? false,
-      });
+      const context = await loadContext(flags, io);
+      if (flags.printPipeline) {
+        printPipelines(context, ['prepare', 'convert'], io, flags.json === true, flags.march);
+        return;
+      }
+      const march = context.quantkit.march(flags.march);
+      const options = await flowOptions(model, flags, io, context);
+      const result = await namingConfigFile(context.config, () =>
+        quantizeModel({
+          ...options,
+          march,
+          convertPipeline: context.pipeline('convert', march.name),
+          integerConv: flags.integerConv ?? false,
+        }),
+      );
       fs.mkdirSync(flags.out, { recursive: true });
       const reportText = `${JSON.stringify(result.report, null, 2)}\n`;
       writeFileAtomic(path.join(flags.out, 'calib.json'), result.calibration.toText());

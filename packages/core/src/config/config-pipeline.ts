@@ -1,4 +1,4 @@
-import type { Quantkit } from '../di/create-quantkit.js';
+import { forMarch, type Quantkit } from '../di/create-quantkit.js';
 import { isQuantkitError, QuantkitError } from '../errors/quantkit-error.js';
 import { editPipeline, Pipeline, type PipelineEdit } from '../pass/pass-manager.js';
 import type { Pass, Phase } from '../pass/pass.js';
@@ -13,10 +13,15 @@ import type { QuantkitConfig } from './quantkit-config.js';
  * 3. An edit that names an unknown pass, or a pass of the other phase, is QK_CONFIG naming the config file and
  *    the edit (`pipeline.prepare[1]`).
  */
-export function configuredPipeline(quantkit: Quantkit, phase: Phase, config: Pick<QuantkitConfig, 'pipeline' | 'file'>): Pipeline {
-  const base = quantkit.pipeline(phase);
+export function configuredPipeline(
+  quantkit: Quantkit,
+  phase: Phase,
+  config: Pick<QuantkitConfig, 'pipeline' | 'file'>,
+  march?: string,
+): Pipeline {
+  const base = quantkit.pipeline(phase, [], march);
   const registered = quantkit.passes();
-  const available = registered.filter((p) => p.info.phase === phase);
+  const available = registered.filter((p) => p.info.phase === phase && forMarch(p, march));
   let passes: Pass[] = [...base.passes];
   (config.pipeline[phase] ?? []).forEach((edit, i) => {
     const where = `${config.file ?? 'the config'}: pipeline.${phase}[${i}] (${describeEdit(edit)})`;

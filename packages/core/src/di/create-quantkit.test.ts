@@ -185,3 +185,29 @@ describe('isQuantkitPlugin', () => {
     expect(isQuantkitPlugin('p')).toBe(false);
   });
 });
+
+describe('march-specific passes', () => {
+  const pass = (name: string, march?: string): Pass => ({
+    info: { name, summary: name, phase: 'convert', ...(march ? { march } : {}) },
+    run: (model: Model) => ({ model, modified: false }),
+  });
+  const quantkit = createQuantkit({
+    plugins: [
+      {
+        name: 'p',
+        module: new ContainerModule(({ bind }) => {
+          for (const p of [pass('common'), pass('only-m', 'nash-m'), pass('only-h', 'nash-h')]) bind(PASS).toConstantValue(p);
+        }),
+      },
+    ],
+  });
+
+  it("a march's pipeline holds its own passes and the common ones, not another march's", () => {
+    expect(quantkit.pipeline('convert', [], 'nash-m').describe()).toEqual(['common', 'only-m']);
+    expect(quantkit.pipeline('convert', [], 'nash-h').describe()).toEqual(['common', 'only-h']);
+  });
+
+  it('without a march the pipeline holds every pass of the phase', () => {
+    expect(quantkit.pipeline('convert').describe()).toEqual(['common', 'only-m', 'only-h']);
+  });
+});

@@ -61,9 +61,12 @@ export class Quantkit {
     return factory;
   }
 
-  /** The default pipeline of a phase (every registered pass of that phase, ordered), with optional edits. */
-  pipeline(phase: Phase, edits: readonly PipelineEdit[] = []): Pipeline {
-    const available = this.passes().filter((p) => p.info.phase === phase);
+  /**
+   * The default pipeline of a phase: every registered pass of that phase (for `march`, only the passes of that
+   * march or of none), ordered, with optional edits.
+   */
+  pipeline(phase: Phase, edits: readonly PipelineEdit[] = [], march?: string): Pipeline {
+    const available = this.passes().filter((p) => p.info.phase === phase && forMarch(p, march));
     const ordered = orderPasses(available);
     return new Pipeline(`${phase}-pipeline`, phase, editPipeline(ordered, edits, available));
   }
@@ -71,6 +74,11 @@ export class Quantkit {
   private all<T>(token: ServiceIdentifier<T>): T[] {
     return this.container.isBound(token) ? this.container.getAll<T>(token) : [];
   }
+}
+
+/** Whether a pass belongs in a pipeline for `march` (no march given: every pass). */
+export function forMarch(pass: Pass, march: string | undefined): boolean {
+  return march === undefined || pass.info.march === undefined || pass.info.march === march;
 }
 
 /** Registering one name twice with different implementations is an error; the same object twice is not. */

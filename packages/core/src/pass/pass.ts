@@ -12,6 +12,8 @@ export interface PassInfo {
   readonly phase: Phase;
   /** Passes this one must run after when they are in the same pipeline (ordering is local, not numeric). */
   readonly after?: readonly string[];
+  /** The march this pass belongs to; it is left out of other marches' pipelines. Absent: every march. */
+  readonly march?: string;
 }
 
 export interface PassDiagnostic {
