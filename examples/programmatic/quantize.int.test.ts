@@ -29,7 +29,7 @@ describe('examples/programmatic/quantize.mjs', () => {
     expect(readme).toContain(`\`\`\`js\n${fs.readFileSync(script, 'utf8')}\`\`\``);
   });
 
-  it('writes the qat.onnx `quantkit calibrate` writes, byte for byte, and prints the metrics `quantkit compare` gives', () => {
+  it('writes the qat.onnx and quantized.onnx the CLI writes, byte for byte, and prints what `quantkit compare` and `quantkit perf` give', () => {
     const out = path.join(work, 'programmatic');
     const run = node(script, model, calib, out);
     expect(run.code, run.stderr).toBe(0);
@@ -46,5 +46,14 @@ describe('examples/programmatic/quantize.mjs', () => {
     for (const [name, m] of Object.entries(report.outputs) as [string, { sqnrDb: number; cosine: number }][]) {
       expect(run.stdout).toContain(`${name}: SQNR ${m.sqnrDb.toFixed(2)} dB, cosine ${m.cosine.toFixed(6)}`);
     }
+
+    const converted = path.join(work, 'converted.onnx');
+    const conversion = node(bin, 'convert', path.join(cli, 'qat.onnx'), '--march', 'nash-m', '--out', converted);
+    expect(conversion.code, conversion.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(out, 'quantized.onnx')).equals(fs.readFileSync(converted))).toBe(true);
+    const perf = node(bin, 'perf', converted, '--march', 'nash-m', '--json');
+    expect(perf.code, perf.stderr).toBe(0);
+    const totals = JSON.parse(perf.stdout).totals;
+    expect(run.stdout).toContain(`estimated ${totals.latencyUs.toFixed(1)} µs on J6M, of which ${totals.cpuDequantizeUs.toFixed(1)} µs`);
   });
 });

@@ -1,4 +1,4 @@
-// Quantizes a model with the core façade instead of the CLI: the steps `quantkit calibrate` runs, in code.
+// Quantizes a model with the core façade instead of the CLI: the steps `quantkit quantize` runs, in code.
 //
 //   node examples/programmatic/quantize.mjs [model.onnx] [calibration folder] [output folder]
 //
@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { calibrate, compare, createQuantkit, exportQdq, loadModel, prepare, qparamsFor, saveModel } from '@quantkit/core';
+import { calibrate, compare, convert, createQuantkit, exportQdq, loadModel, perf, prepare, qparamsFor, saveModel } from '@quantkit/core';
 import { marchNashMPlugin } from '@quantkit/march-nash-m';
 import { observersPlugin } from '@quantkit/observers';
 import { outputPrecisionPlugin } from '@quantkit/passes-output-precision';
@@ -39,4 +39,13 @@ const report = await compare(float, qat, data, { names: { reference: path.basena
 for (const [name, m] of Object.entries(report.outputs)) {
   console.log(`${name}: SQNR ${m.sqnrDb.toFixed(2)} dB, cosine ${m.cosine.toFixed(6)}, max abs ${m.maxAbs.toExponential(2)} (${report.samples} samples)`);
 }
-console.log(`wrote ${path.join(out, 'qat.onnx')}`);
+
+// 6. convert: qat.onnx → nash-m's integer model (int32 + Dequantize for y and z, a Rescale into linear3).
+const march = quantkit.march('nash-m');
+const { model: quantized, fallback } = await convert(qat, { march, pipeline: quantkit.pipeline('convert', [], march.name) });
+saveModel(quantized, path.join(out, 'quantized.onnx'));
+
+// 7. perf: the cost model's estimate for the integer model on the march's default chip (an estimate, not a measurement).
+const estimate = perf(quantized, march);
+console.log(`${fallback.length} CPU fallbacks; estimated ${estimate.totals.latencyUs.toFixed(1)} µs on ${estimate.chip}, of which ${estimate.totals.cpuDequantizeUs.toFixed(1)} µs dequantizing outputs on the CPU`);
+console.log(`wrote ${path.join(out, 'qat.onnx')} and ${path.join(out, 'quantized.onnx')}`);
