@@ -10,6 +10,7 @@ const alias = Object.fromEntries(
 export default defineConfig({
   resolve: { alias },
   test: {
+    reporters: ['default', './tools/summary-reporter.ts'],
     projects: [
       {
         resolve: { alias },
