@@ -5,7 +5,7 @@ import type { TensorMetrics } from '../metrics/compare-tensors.js';
 import { decodeModel } from '../onnx/decode.js';
 import { inputSpecs } from '../runtime/model-io.js';
 import { createSession, releaseSession, runSession, type GraphOptimizationLevel } from '../runtime/ort.js';
-import { addToSums, emptySums, mergeSums, metricsOfSums, type ErrorSums } from './error-sums.js';
+import { addToSums, emptySums, mergeSums, metricsOfSums, type ErrorSums } from '../metrics/error-sums.js';
 
 export interface CompareOptions {
   /** How messages and the report name the two models (file names); default 'model A' / 'model B'. */

@@ -1,4 +1,4 @@
-import { SQNR_CAP_DB, type TensorMetrics } from '../metrics/compare-tensors.js';
+import { SQNR_CAP_DB, type TensorMetrics } from './compare-tensors.js';
 
 /**
  * The running sums behind TensorMetrics, so that metrics over many samples are exact aggregates (Σ over every
