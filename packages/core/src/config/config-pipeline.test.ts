@@ -2,24 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { ContainerModule } from 'inversify';
 import { createQuantkit } from '../di/create-quantkit.js';
 import { PASS } from '../di/tokens.js';
-import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
 import type { PipelineEdit } from '../pass/pass-manager.js';
 import type { Pass, Phase } from '../pass/pass.js';
 import { configuredPipeline } from './config-pipeline.js';
 import { emptyConfig } from './quantkit-config.js';
+import { errorOf } from '../testing/error-of.js';
 
 function pass(name: string, phase: Phase = 'prepare', after?: string[]): Pass {
   return { info: { name, summary: name, phase, after }, run: (model) => ({ model, modified: false }) };
-}
-
-function errorOf(fn: () => unknown): QuantkitError {
-  try {
-    fn();
-  } catch (error) {
-    if (isQuantkitError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a QuantkitError');
 }
 
 const quantkit = createQuantkit({

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
 import type { QuantTemplate } from '../march/template.js';
 import {
   CONFIG_FILE_NAME,
@@ -13,16 +12,7 @@ import {
   parseQuantkitConfig,
   resolveTemplate,
 } from './quantkit-config.js';
-
-function errorOf(fn: () => unknown): QuantkitError {
-  try {
-    fn();
-  } catch (error) {
-    if (isQuantkitError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a QuantkitError');
-}
+import { errorOf } from '../testing/error-of.js';
 
 const dir = path.resolve('/projects/app');
 const parse = (data: unknown) => parseQuantkitConfig(data, { source: 'cfg.json', dir });

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
 import { ContainerModule } from '../index.js';
 import { Model } from '../ir/model.js';
 import type { March } from '../march/march.js';
@@ -9,16 +8,7 @@ import type { ObserverFactory } from '../quant/observer.js';
 import { createQuantkit } from './create-quantkit.js';
 import { isQuantkitPlugin, type QuantkitPlugin } from './plugin.js';
 import { MARCH, OBSERVER, PASS, TEMPLATE } from './tokens.js';
-
-function errorOf(fn: () => unknown): QuantkitError {
-  try {
-    fn();
-  } catch (error) {
-    if (isQuantkitError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a QuantkitError');
-}
+import { errorOf } from '../testing/error-of.js';
 
 function pass(name: string, phase: Phase = 'prepare', after?: string[]): Pass {
   return { info: { name, summary: name, phase, after }, run: (model) => ({ model, modified: false }) };

@@ -1,21 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
 import { GraphBuilder } from './builder.js';
 import { DataType } from './dtype.js';
 import { Graph } from './graph.js';
 import { Node } from './node.js';
 import { Tensor } from './tensor.js';
 import { Value } from './value.js';
-
-function errorOf(fn: () => unknown): QuantkitError {
-  try {
-    fn();
-  } catch (error) {
-    if (isQuantkitError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a QuantkitError');
-}
+import { errorOf } from '../testing/error-of.js';
 
 /** x → Relu(a) → Neg(b) → Sigmoid(c) → output */
 function chain() {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { DataType } from '../ir/dtype.js';
 import { Graph } from '../ir/graph.js';
@@ -9,16 +8,7 @@ import { verifyGraph } from '../ir/verify.js';
 import { decodeModel } from './decode.js';
 import { encodeModel } from './encode.js';
 import { ModelProto } from './proto.js';
-
-function errorOf(fn: () => unknown): QuantkitError {
-  try {
-    fn();
-  } catch (error) {
-    if (isQuantkitError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a QuantkitError');
-}
+import { errorOf } from '../testing/error-of.js';
 
 /** Encodes a hand-written ModelProto (plain object, protobufjs field names). */
 const raw = (message: Record<string, unknown>) => ModelProto.encode(message).finish();

@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { DataType } from '../ir/dtype.js';
 import type { Model } from '../ir/model.js';
@@ -11,6 +10,7 @@ import { decodeModel } from './decode.js';
 import { encodeModel } from './encode.js';
 import { allTensors, loadModel, saveModel, writeChunksAtomic, writeFileAtomic } from './files.js';
 import { has, type Message } from './proto.js';
+import { errorOf } from '../testing/error-of.js';
 
 let dir: string;
 
@@ -21,16 +21,6 @@ beforeEach(() => {
 afterEach(() => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
-
-function errorOf(fn: () => unknown): QuantkitError {
-  try {
-    fn();
-  } catch (error) {
-    if (isQuantkitError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a QuantkitError');
-}
 
 /** x → MatMul(w: 16×32 float, 2 KiB) → Add(b: 32 floats) → y */
 function model(): Model {

@@ -3,6 +3,7 @@ import { isQuantkitError, QuantkitError } from '../errors/quantkit-error.js';
 import { Model } from '../ir/model.js';
 import { editPipeline, orderPasses, Pipeline } from './pass-manager.js';
 import type { Pass, PassContext, PassResult, Phase } from './pass.js';
+import { errorOf } from '../testing/error-of.js';
 
 function pass(name: string, options: { after?: string[]; phase?: Phase; run?: Pass['run'] } = {}): Pass {
   return {
@@ -16,16 +17,6 @@ const names = (passes: readonly Pass[]) => passes.map((p) => p.info.name);
 async function failureOf(promise: Promise<unknown>): Promise<QuantkitError> {
   try {
     await promise;
-  } catch (error) {
-    if (isQuantkitError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a QuantkitError');
-}
-
-function errorOf(fn: () => unknown): QuantkitError {
-  try {
-    fn();
   } catch (error) {
     if (isQuantkitError(error)) return error;
     throw error;

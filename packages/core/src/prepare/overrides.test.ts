@@ -2,7 +2,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { DataType } from '../ir/dtype.js';
 import { Tensor } from '../ir/tensor.js';
@@ -10,6 +9,7 @@ import { buildQuantPlan } from './build-plan.js';
 import { finalizePlan } from './finalize-plan.js';
 import { applyOverrides, globToRegExp, loadQuantConfig, parseQuantConfig, type Override } from './overrides.js';
 import { INT8_TEMPLATE } from './templates.js';
+import { errorOf } from '../testing/error-of.js';
 
 const zeros = (...dims: number[]) => Tensor.fromArray(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
 
@@ -32,16 +32,6 @@ function model() {
   const { plan } = buildQuantPlan(m, INT8_TEMPLATE);
   const node = (name: string) => m.graph.nodes().find((n) => n.name === name)!;
   return { m, plan, x, a: a!, t: t!, c2, s: s!, out, node };
-}
-
-function errorOf(fn: () => unknown): QuantkitError {
-  try {
-    fn();
-  } catch (error) {
-    if (isQuantkitError(error)) return error;
-    throw error;
-  }
-  throw new Error('expected a QuantkitError');
 }
 
 function apply(overrides: Override[]) {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { DataType } from '../ir/dtype.js';
 import { Tensor } from '../ir/tensor.js';
@@ -7,16 +6,7 @@ import { scaleFromAmax } from '../quant/numerics.js';
 import { attachPlan, gemmGroup, nodeNamed, qparamsFromAmax, quant } from './__fixtures__/plans.js';
 import { exportQdq } from './export-qdq.js';
 import { assertSymmetricQdq, dequantizedValue, findQdqPairs, readQdqParams } from './read-qdq.js';
-
-function errorOf(fn: () => unknown): QuantkitError | undefined {
-  try {
-    fn();
-  } catch (error) {
-    if (isQuantkitError(error)) return error;
-    throw error;
-  }
-  return undefined;
-}
+import { errorOf } from '../testing/error-of.js';
 
 /** quantkit's own qat.onnx for x → MatMul(w) + Add(b) → y, int16 activations. */
 function exported() {
