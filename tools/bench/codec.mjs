@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { median, modelPath, root } from './common.mjs';
 
-export async function benchCodec({ repeats = 7, python = '/usr/bin/python3', model = 'resnet18' } = {}) {
+export async function benchCodec({ repeats = 11, python = '/usr/bin/python3', model = 'resnet18' } = {}) {
   const { loadModel, saveModel } = await import(path.join(root, 'packages/core/dist/index.js'));
   const file = modelPath(model);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'quantkit-bench-'));
