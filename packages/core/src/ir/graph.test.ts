@@ -204,3 +204,16 @@ describe('Graph.allNodes', () => {
     expect([...graph.allNodes()].map((n) => n.name)).toEqual(['abs', 'if', 'then-relu', 'else-loop', 'inner-neg', 'sig']);
   });
 });
+
+describe('uniqueName after outputs change', () => {
+  it('does not hand out the name of an output added to or replaced on a node already in the graph', () => {
+    const graph = new Graph('g');
+    const x = graph.addInput(new Value('x'));
+    const node = graph.append(new Node({ opType: 'Split', inputs: [x], outputs: [new Value('a')] }));
+    expect(graph.uniqueName('base')).toBe('base');
+    node.appendOutput(new Value('b'));
+    node.replaceOutput(0, new Value('c'));
+    expect(graph.uniqueName('b')).toBe('b_1');
+    expect(graph.uniqueName('c')).toBe('c_1');
+  });
+});

@@ -132,6 +132,14 @@ export class Graph implements Iterable<Node> {
     return name;
   }
 
+  /**
+   * @internal Node calls this when a node already in the graph gets a new output, so that uniqueName never hands
+   * out its name. (Renaming a value by assignment is not seen; pick new names with uniqueName.)
+   */
+  _noteName(name: string): void {
+    if (this.usedNames.size > 0) this.usedNames.add(name);
+  }
+
   /** Every value defined in this graph by name: inputs, initializers and node outputs. */
   valuesByName(): Map<string, Value> {
     const map = new Map<string, Value>();

@@ -111,6 +111,7 @@ export class Node {
     value._producer = this;
     value._producerIndex = this._outputs.length;
     value.graph = this.graph;
+    this.graph?._noteName(value.name);
     this._outputs.push(value);
   }
 
@@ -126,6 +127,7 @@ export class Node {
     value._producer = this;
     value._producerIndex = index;
     value.graph = this.graph;
+    this.graph?._noteName(value.name);
     this._outputs[index] = value;
     return old;
   }
