@@ -18,6 +18,7 @@ import { Option, type Command } from 'commander';
 import { table, type Io } from '../output.js';
 import { loadContext, pluginOptions, type CliContext } from '../context.js';
 import { dataSpec, integer, positiveInt, shard, UsageError } from '../options.js';
+import { refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
 import { progressBar } from '../progress.js';
 import { version } from '../version.js';
@@ -159,6 +160,10 @@ export function registerCalibrate(program: Command, io: Io): void {
   )
     .option('--shard <k/n>', 'calibrate only shard k of n and write only calib.json (combine with merge-calib)', shard)
     .action(async (model: string, flags: CalibrateFlags) => {
+      refuseOverwritingInputs(
+        ['calib.json', 'qat.onnx', 'report.json'].map((name) => path.join(flags.out, name)),
+        [model, ...(flags.fromCalib ? [flags.fromCalib] : []), ...(flags.config ? [flags.config] : [])],
+      );
       const context = await loadContext(flags, io);
       if (flags.printPipeline) {
         printPipelines(context, ['prepare'], io, flags.json === true);

@@ -2,6 +2,7 @@ import { convert, loadModel, saveModel } from '@quantkit/core';
 import type { Command } from 'commander';
 import { loadContext, pluginOptions } from '../context.js';
 import type { Io } from '../output.js';
+import { refuseOverwritingInputs } from '../outputs.js';
 
 export function registerConvert(program: Command, io: Io): void {
   pluginOptions(
@@ -15,6 +16,7 @@ export function registerConvert(program: Command, io: Io): void {
     .requiredOption('--out <file>', 'the integer model to write')
     .option('--json', 'print the fallback list and pass timings as JSON')
     .action(async (file: string, flags: { march: string; integerConv?: boolean; config?: string; plugin?: string[]; out: string; json?: boolean }) => {
+      refuseOverwritingInputs([flags.out], [file]);
       const context = await loadContext(flags, io);
       const march = context.quantkit.march(flags.march);
       const result = await convert(loadModel(file), {

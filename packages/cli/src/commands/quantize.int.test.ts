@@ -120,6 +120,19 @@ describe('quantkit convert', () => {
     expect(fs.readFileSync(file).equals(fs.readFileSync(path.join(out, 'quantized.onnx')))).toBe(true);
   });
 
+  it('refuses to write its output over its input (exit 2), and leaves the input as it was', () => {
+    const { out } = quantize('seed_small_single', 'nash-m');
+    const qat = path.join(out, 'qat.onnx');
+    const before = fs.readFileSync(qat);
+    const result = quantkit('convert', qat, '--march', 'nash-m', '--out', qat);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('never overwrites its inputs');
+    expect(fs.readFileSync(qat).equals(before)).toBe(true);
+    const again = quantkit('quantize', qat, '--calib', calib, '--march', 'nash-m', '--out', out);
+    expect(again.code).toBe(2);
+    expect(fs.readFileSync(qat).equals(before)).toBe(true);
+  });
+
   it('refuses a float model (no Q/DQ) with exit 1', () => {
     const result = quantkit('convert', path.join(models, 'seed_small_single/model.onnx'), '--march', 'nash-m', '--out', path.join(work, 'x.onnx'));
     expect(result.code).toBe(1);

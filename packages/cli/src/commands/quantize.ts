@@ -4,6 +4,7 @@ import { encodeModelChunks, quantizeModel, writeChunksAtomic, writeFileAtomic, t
 import type { Command } from 'commander';
 import { table, type Io } from '../output.js';
 import { loadContext } from '../context.js';
+import { refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
 import { calibrationOptions, flowOptions, formatMetricsTable, namingConfigFile, type CalibrateFlags } from './calibrate.js';
 
@@ -48,6 +49,10 @@ export function registerQuantize(program: Command, io: Io): void {
     .option('--integer-conv', 'nash-h: int32 output + rescale as on nash-m, instead of float32 outputs')
     .option('--min-sqnr <dB>', 'exit 1 when any output of the integer model falls below this SQNR', Number)
     .action(async (model: string, flags: QuantizeFlags) => {
+      refuseOverwritingInputs(
+        ['calib.json', 'qat.onnx', 'quantized.onnx', 'report.json'].map((name) => path.join(flags.out, name)),
+        [model, ...(flags.fromCalib ? [flags.fromCalib] : []), ...(flags.config ? [flags.config] : [])],
+      );
       const context = await loadContext(flags, io);
       if (flags.printPipeline) {
         printPipelines(context, ['prepare', 'convert'], io, flags.json === true, flags.march);
