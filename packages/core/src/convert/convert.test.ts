@@ -8,11 +8,15 @@ import type { Pass, PassContext } from '../pass/pass.js';
 import { linear, qdq, seedQdq } from './__fixtures__/qdq-graphs.js';
 import { convert } from './convert.js';
 
-const march = (gemmOutputs: March['capabilities']['gemmOutputs'], gemmInputs: March['capabilities']['gemmInputs'] = ['int8', 'int16']): March => ({
+const march = (
+  gemmOutputs: March['capabilities']['gemmOutputs'],
+  gemmInputs: March['capabilities']['gemmInputs'] = ['int8', 'int16'],
+  gemmWeights: March['capabilities']['gemmWeights'] = ['int8'],
+): March => ({
   name: 'test-march',
   summary: 'test',
   chips: 'test chip',
-  capabilities: { gemmInputs, gemmWeights: ['int8'], gemmOutputs },
+  capabilities: { gemmInputs, gemmWeights, gemmOutputs },
 });
 
 const empty = new Pipeline('convert-pipeline', 'convert', []);
@@ -94,5 +98,11 @@ describe('convert', () => {
     const error = await errorOf(convert(seedQdq('single', 'int16'), { march: march(['int32'], ['int8']), pipeline: empty }));
     expect(error.code).toBe('QK_UNSUPPORTED');
     expect(error.message).toContain('as int16');
+  });
+
+  it('4. a weight type the march lacks → QK_UNSUPPORTED naming the node and the weight', async () => {
+    const error = await errorOf(convert(seedQdq('single'), { march: march(['int32'], ['int8', 'int16'], []), pipeline: empty }));
+    expect(error.code).toBe('QK_UNSUPPORTED');
+    expect(error.message).toMatch(/'\/linear\d\/MatMul' \(quantkit::MatMul\) reads weight \S+ as int8/);
   });
 });

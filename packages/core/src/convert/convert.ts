@@ -39,8 +39,8 @@ export interface ConvertResult {
  *    Dequantize, Q/DQ → quantkit Quantize / Dequantize, elementwise ops → VPU islands, the rest → CPU fallbacks.
  * 3. The convert pipeline runs with `{ march: march.name, options: { integerConv } }`: each march's passes act for
  *    their own march only (dequant-quant-to-rescale, fold-rescale-into-gemm, integer-pass-through, float-output).
- * 4. The result imports the `quantkit` opset (version 1) and is checked: a valid graph, and every GEMM's out_dtype
- *    and input types within the march's capabilities (QK_UNSUPPORTED naming the node otherwise).
+ * 4. The result imports the `quantkit` opset (version 1) and is checked: a valid graph, and every GEMM's out_dtype,
+ *    activation and constant weight types within the march's capabilities (QK_UNSUPPORTED naming the node otherwise).
  */
 export async function convert(qdqModel: Model, options: ConvertOptions): Promise<ConvertResult> {
   const what = options.name ?? 'The model';
@@ -69,7 +69,7 @@ export async function convert(qdqModel: Model, options: ConvertOptions): Promise
 }
 
 function checkCapabilities(model: Model, march: March): void {
-  const { gemmOutputs, gemmInputs } = march.capabilities;
+  const { gemmOutputs, gemmInputs, gemmWeights } = march.capabilities;
   for (const node of model.graph) {
     if (!isIntegerGemm(node)) continue;
     const out = stringAttribute(node, 'out_dtype');
@@ -85,8 +85,16 @@ function checkCapabilities(model: Model, march: March): void {
     }
     for (const input of node.inputs.slice(0, 2)) {
       const dtype = integerDtypeOf(input);
-      if (dtype === undefined || input?.constValue) continue;
-      if (!(gemmInputs as readonly string[]).includes(dtype)) {
+      if (dtype === undefined) continue;
+      if (input!.constValue) {
+        if (!(gemmWeights as readonly string[]).includes(dtype)) {
+          throw new QuantkitError(
+            'QK_UNSUPPORTED',
+            `${node.describe()} reads weight ${input!.name} as ${dtype}; ${march.name} GEMM-like ops take ${gemmWeights.join(' / ') || 'no'} weights.`,
+            { subject: node.name, hint: 'A convert pass chose a weight type this march lacks: check the passes of the loaded plugins (--print-pipeline).' },
+          );
+        }
+      } else if (!(gemmInputs as readonly string[]).includes(dtype)) {
         throw new QuantkitError(
           'QK_UNSUPPORTED',
           `${node.describe()} reads ${input!.name} as ${dtype}; ${march.name} GEMM-like ops take ${gemmInputs.join(' / ')} activations.`,

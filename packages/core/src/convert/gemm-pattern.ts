@@ -79,6 +79,8 @@ export function matchGemm(node: Node): GemmMatch | string {
   let w: Value;
   let wScale: Float32Array;
   let channels: number | undefined;
+  /** A Conv's output rank (its weight's), which places an Add bias's channel dimension. */
+  let convRank: number | undefined;
   const weight = dequantizedValue(node.inputs[1]);
   if (weight?.kind === 'constant') {
     if (weight.tensor.dtype !== DataType.INT8) {
@@ -94,6 +96,7 @@ export function matchGemm(node: Node): GemmMatch | string {
       return `its weight is quantized along axis ${axis}, not the output channel axis ${expected}`;
     }
     channels = dims[expected];
+    if (op === 'Conv') convRank = dims.length;
     if (channels === undefined || (scale.length !== 1 && scale.length !== channels)) {
       return `its weight has ${scale.length} scales for ${channels ?? 'unknown'} output channels`;
     }
@@ -129,7 +132,8 @@ export function matchGemm(node: Node): GemmMatch | string {
   } else if (channels !== undefined) {
     const add = soleReader(output, 'Add');
     const other = add ? add.inputs[add.inputs[0] === output ? 1 : 0] : undefined;
-    const candidate = add && other && add.inputs.length === 2 && isConstantBias(other) ? biasSource(other, channels) : undefined;
+    const candidate =
+      add && other && add.inputs.length === 2 && isConstantBias(other) ? biasSource(other, channels, convRank) : undefined;
     if (add && candidate && typeof candidate !== 'string') {
       bias = candidate;
       biasAdd = add;
@@ -205,9 +209,10 @@ function isConstantBias(value: Value): boolean {
 
 /**
  * An int32 DequantizeLinear constant or a float constant holding one value per output channel (or one), with
- * every other dimension 1.
+ * every other dimension 1. The channel dimension is the last, or for an Add after a Conv of output rank `convRank`
+ * the one that broadcasts onto axis 1 (`[C, 1, 1]`, `[1, C, 1, 1]`): a `[C]` there would add along the width.
  */
-function biasSource(value: Value, channels: number | undefined): BiasSource | string {
+function biasSource(value: Value, channels: number | undefined, convRank?: number): BiasSource | string {
   const read = dequantizedValue(value);
   let source: { value: Value; tensor: Tensor; scale: Float32Array | undefined };
   if (read) {
@@ -222,8 +227,10 @@ function biasSource(value: Value, channels: number | undefined): BiasSource | st
   }
   const dims = source.tensor.dims;
   const size = source.tensor.size;
-  const last = dims.length === 0 ? 1 : dims[dims.length - 1]!;
-  if (size !== last || (size !== 1 && channels !== undefined && size !== channels) || (size !== 1 && channels === undefined)) {
+  const channelDim = convRank === undefined ? dims.length - 1 : 1 - (convRank - dims.length);
+  const fitsOutput = convRank === undefined || dims.length <= convRank;
+  const along = fitsOutput && (size === 1 || (channelDim >= 0 && dims[channelDim] === size));
+  if (!along || (size !== 1 && channels !== undefined && size !== channels) || (size !== 1 && channels === undefined)) {
     return `its bias has shape [${dims.join(', ')}], not one value per output channel`;
   }
   if (source.scale && source.scale.length !== 1 && source.scale.length !== size) {

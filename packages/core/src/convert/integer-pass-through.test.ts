@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../ir/builder.js';
 import { cloneModel } from '../ir/clone.js';
 import { DataType } from '../ir/dtype.js';
-import { tensorElemType } from '../ir/type-info.js';
+import { tensorElemType, tensorType } from '../ir/type-info.js';
 import type { Value } from '../ir/value.js';
 import { verifyModel } from '../ir/verify.js';
 import { interpret } from '../integer/interpreter.js';
@@ -37,6 +37,24 @@ describe('integerPassThrough', () => {
     expect(tensorElemType(pool.outputs[0]!.type)).toBe(DataType.INT8);
     const feed = floatFeed('input', [1, 2, 4, 4], 2);
     expect(interpret(after, feed)).toEqual(interpret(before, feed));
+  });
+
+  it('6. MaxPool with an Indices output: the data output becomes integer, the int64 indices keep their type', () => {
+    const m = around((b, x) => {
+      const [pooled, indices] = b.node('MaxPool', [x], {
+        name: 'pool',
+        outputs: ['pooled', 'indices'],
+        attributes: { kernel_shape: [2, 2], strides: [2, 2] },
+      });
+      indices!.type = tensorType(DataType.INT64, [1, 2, 2, 2]);
+      b.node('Shape', [indices!], { name: 'indices_shape' });
+      return pooled!;
+    });
+    expect(integerPassThrough(m)).toBe(1);
+    verifyModel(m);
+    const pool = nodeNamed(m, 'pool');
+    expect(tensorElemType(pool.outputs[0]!.type)).toBe(DataType.INT8);
+    expect(tensorElemType(pool.outputs[1]!.type)).toBe(DataType.INT64);
   });
 
   it('1. a chain Reshape → Transpose becomes integer in one run', () => {

@@ -31,6 +31,7 @@ import {
  * 4. Pad: a zero constant_value (or one that mode 'reflect' / 'edge' ignores) is dropped, as the default pads
  *    integers with 0 too; a non-zero one leaves the op unchanged.
  * 5. Per-channel Dequantize, or a Dequantize whose input type cannot be told: unchanged.
+ * 6. MaxPool's Indices output (int64) is not data: it keeps its type, and whatever reads it does not matter.
  * Nodes are visited in graph order, so chains (Reshape → Transpose → …) become integer in one run. Returns how many
  * ops now run on integers.
  */
@@ -45,8 +46,10 @@ export function integerPassThrough(model: Model): number {
     if (!first || reads.some((r) => !r || r.scale !== first.scale || r.dtype !== first.dtype)) continue;
     const pad = padValue(node);
     if (pad === 'nonzero') continue;
+    // MaxPool's optional second output holds int64 indices, not data: it keeps its type and its readers.
+    const dataOutputs = node.opType === 'MaxPool' ? node.outputs.slice(0, 1) : node.outputs;
     const quantizes: Node[] = [];
-    const fits = node.outputs.every((output) => {
+    const fits = dataOutputs.every((output) => {
       if (output.isGraphOutput()) return false;
       return output.uses().every(({ node: reader, index }) => {
         if (!isQuantkitNode(reader, 'Quantize') || index !== 0) return false;
@@ -63,7 +66,7 @@ export function integerPassThrough(model: Model): number {
       else node.setInput(2, undefined);
     }
     reads.forEach((read, k) => node.setInput(dataIndices[k]!, read!.dequantize.inputs[0]));
-    for (const output of node.outputs) setElemType(output, ONNX_DTYPE[first.dtype]);
+    for (const output of dataOutputs) setElemType(output, ONNX_DTYPE[first.dtype]);
     for (const quantize of quantizes) {
       const output = quantize.inputs[0]!;
       quantize.outputs[0]!.replaceAllUsesWith(output);

@@ -116,6 +116,26 @@ describe('lowerQdq', () => {
     expect(dequantize.outputs[0]!.uses()[0]!.node.opType).toBe('Quantize');
   });
 
+  it('1. a Conv bias Add fuses only when it broadcasts along the channels ([C, 1, 1]), not a [C] along the width', () => {
+    const convThenAdd = (biasDims: number[]) => {
+      const b = new GraphBuilder('conv-add');
+      // W = C = 3, so a [3] bias broadcasts (along the width) as well as a [3, 1, 1] one (along the channels).
+      const x = qdq(b, b.input('input', DataType.FLOAT, [1, 2, 3, 3]), 0.02);
+      const w = constDq(b, 'w', ints(Int8Array, 3 * 2, 127), [3, 2, 1, 1], [0.01, 0.02, 0.03], 0);
+      const [conv] = b.node('Conv', [x, w], { name: 'conv', attributes: { kernel_shape: [1, 1] } });
+      const bias = b.initializer('bias', new Float32Array([0.5, -0.25, 1]), biasDims);
+      const [add] = b.node('Add', [conv!, bias], { name: 'add' });
+      b.output(qdq(b, add!, 0.05, 'int8', 'y'), DataType.FLOAT);
+      return lowerQdq(b.model()).model;
+    };
+    const channelBias = convThenAdd([3, 1, 1]);
+    expect(nodeNamed(channelBias, 'conv').inputs).toHaveLength(3);
+    expect(opSequence(channelBias)).not.toContain('quantkit::Add');
+    const widthBias = convThenAdd([3]);
+    expect(nodeNamed(widthBias, 'conv').inputs).toHaveLength(2);
+    expect(opSequence(widthBias)).toContain('quantkit::Add');
+  });
+
   it('2. Conv → Clip → Q becomes Conv (int32) → Rescale with clip bounds quantized at the output scale', () => {
     const { model } = lowerQdq(convModel('clip'));
     const conv = nodeNamed(model, 'conv');

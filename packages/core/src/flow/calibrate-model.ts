@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { calibrate, type CalibrationProgress } from '../calibrate/calibrate.js';
 import { qparamsFor, type CalibrationResult } from '../calibrate/calibration-result.js';
-import { openCalibrationSource, type CalibrationSpec, type Sample, type Shard } from '../data/calibration-data.js';
+import type { CalibrationSpec, Shard } from '../data/calibration-data.js';
 import { QuantkitError } from '../errors/quantkit-error.js';
 import type { Model } from '../ir/model.js';
 import type { QuantTemplate } from '../march/template.js';
@@ -15,8 +15,8 @@ import { prepare } from '../prepare/prepare.js';
 import { templateByName } from '../prepare/templates.js';
 import { exportQdq } from '../qdq/export-qdq.js';
 import type { ObserverFactory } from '../quant/observer.js';
-import { inputSpecs } from '../runtime/model-io.js';
 import { calibrationFingerprint, sha256 } from './fingerprint.js';
+import { firstSample } from './first-sample.js';
 
 export interface CalibrateModelOptions {
   /** The float model file (read, never written). */
@@ -65,12 +65,6 @@ export interface CalibrateModelResult {
   calibration: CalibrationResult;
   qat: Model;
   report: CalibrateReport;
-}
-
-async function firstSample(spec: CalibrationSpec, model: Model): Promise<Sample> {
-  const source = await openCalibrationSource(spec, inputSpecs(model));
-  for await (const sample of source.samples()) return sample;
-  throw new QuantkitError('QK_CALIB_DATA', 'The calibration data holds no samples.', { hint: 'Give at least one sample.' });
 }
 
 function readModel(file: string): { bytes: Buffer; model: Model } {

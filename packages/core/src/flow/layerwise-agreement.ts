@@ -1,6 +1,7 @@
 import type { NpyArray } from '../data/npy.js';
 import { integerDtypeOf } from '../convert/integer-nodes.js';
 import { lowerToStandard } from '../integer/lower.js';
+import { ONNX_TYPE_OF } from '../integer/ndarray.js';
 import { cloneModel } from '../ir/clone.js';
 import { DataType } from '../ir/dtype.js';
 import { Graph } from '../ir/graph.js';
@@ -9,7 +10,7 @@ import { Model } from '../ir/model.js';
 import { Node } from '../ir/node.js';
 import { tensorType } from '../ir/type-info.js';
 import { Value } from '../ir/value.js';
-import { createSession, releaseSession, runSession, type OutputTensor } from '../runtime/ort.js';
+import { createSession, releaseSession, runSession, toNpyArray, type OutputTensor } from '../runtime/ort.js';
 import { lsbAgreement } from './lsb-agreement.js';
 
 export interface LayerAgreement {
@@ -90,7 +91,7 @@ function segment(integer: Model, target: Value, checkpoints: ReadonlyMap<string,
   for (const value of inputs) {
     const data = checkpoints.get(value.name)!;
     const mapped = copy(value);
-    mapped.type = tensorType(elemTypeOf(data.dtype), data.dims);
+    mapped.type = tensorType(ONNX_TYPE_OF[data.dtype], data.dims);
     graph.addInput(mapped);
   }
   for (const value of constants) graph.addInitializer(copy(value), value.constValue);
@@ -109,20 +110,6 @@ function segment(integer: Model, target: Value, checkpoints: ReadonlyMap<string,
   graph.addOutput(copy(target));
   const model = new Model(graph, { irVersion: integer.irVersion, opsetImports: Object.fromEntries(integer.opsetImports) });
   return model;
-}
-
-function elemTypeOf(dtype: string): number {
-  const table: Record<string, number> = {
-    float32: DataType.FLOAT,
-    float64: DataType.DOUBLE,
-    int8: DataType.INT8,
-    uint8: DataType.UINT8,
-    int16: DataType.INT16,
-    int32: DataType.INT32,
-    int64: DataType.INT64,
-    bool: DataType.BOOL,
-  };
-  return table[dtype] ?? DataType.FLOAT;
 }
 
 function toFloat(data: ArrayLike<number | bigint>): Float32Array {
@@ -153,14 +140,14 @@ export async function layerwiseAgreement(
     const twin = checkpoints.get(value.name);
     if (!twin) return false;
     const integerHere = integerDtypeOf(value) !== undefined;
-    return integerHere === !isFloatType(elemTypeOf(twin.dtype));
+    return integerHere === !isFloatType(ONNX_TYPE_OF[twin.dtype]);
   };
   const targets: Value[] = [];
   for (const node of integer.graph) {
     for (const value of node.outputs) {
       if (!usable(value)) continue;
       const twin = checkpoints.get(value.name)!;
-      if (outputs.has(value.name) || NARROW_INTEGERS.has(elemTypeOf(twin.dtype))) targets.push(value);
+      if (outputs.has(value.name) || NARROW_INTEGERS.has(ONNX_TYPE_OF[twin.dtype])) targets.push(value);
     }
   }
   const results: LayerAgreement[] = [];
@@ -172,7 +159,7 @@ export async function layerwiseAgreement(
       const pieceFeeds = new Map<string, NpyArray>();
       for (const input of piece.graph.inputs) {
         const data = checkpoints.get(input.name)!;
-        pieceFeeds.set(input.name, { dtype: data.dtype, shape: [...data.dims], data: data.data } as unknown as NpyArray);
+        pieceFeeds.set(input.name, toNpyArray(data));
       }
       computed = (await runSession(session, pieceFeeds, [target.name])).get(target.name)!;
     } finally {
@@ -180,7 +167,7 @@ export async function layerwiseAgreement(
     }
     const reference = toFloat(checkpoints.get(target.name)!.data as ArrayLike<number>);
     const test = toFloat(computed.data as ArrayLike<number>);
-    const isFloat = isFloatType(elemTypeOf(computed.dtype));
+    const isFloat = isFloatType(ONNX_TYPE_OF[computed.dtype]);
     const lsb = isFloat ? outputLsb(target.name, computed.dims, reference) : 1;
     results.push({ tensor: target.name, lsbAgreement: lsbAgreement(reference, test, lsb), elements: reference.length });
   }

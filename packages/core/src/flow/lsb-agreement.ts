@@ -1,7 +1,5 @@
-import { AttributeType } from '../ir/attribute.js';
+import { integerDtypeOf, isQuantkitNode, scalesOf } from '../convert/integer-nodes.js';
 import type { Model } from '../ir/model.js';
-import { INTEGER_DOMAIN } from '../integer/integer-ops.js';
-import { integerDtypeOf } from '../convert/integer-nodes.js';
 
 /**
  * The LSB of each graph output of an integer model (issue 4's definition): for an output dequantized from int8 /
@@ -11,15 +9,13 @@ import { integerDtypeOf } from '../convert/integer-nodes.js';
 export function outputLsb(integer: Model, output: string, dims: readonly number[], floatReference: Float32Array): Float32Array | number {
   const value = integer.graph.outputs.find((v) => v.name === output);
   const producer = value?.producer();
-  if (producer && producer.domain === INTEGER_DOMAIN && producer.opType === 'Dequantize') {
-    const dtype = integerDtypeOf(producer.inputs[0]);
-    const scaleAttribute = producer.attribute('scale');
-    if ((dtype === 'int8' || dtype === 'int16') && scaleAttribute?.type === AttributeType.FLOATS) {
-      const scales = scaleAttribute.asNumbers();
+  if (isQuantkitNode(producer, 'Dequantize')) {
+    const dtype = integerDtypeOf(producer!.inputs[0]);
+    if (dtype === 'int8' || dtype === 'int16') {
+      const { scale: scales, axis: channelAxis } = scalesOf(producer!);
       if (scales.length === 1) return scales[0]!;
       const rank = dims.length;
-      const axisAttribute = producer.attribute('axis');
-      const axis = ((axisAttribute ? axisAttribute.asNumber() : 1) + rank) % rank;
+      const axis = (channelAxis + rank) % rank;
       const inner = dims.slice(axis + 1).reduce((a, b) => a * b, 1);
       const channels = dims[axis] ?? 1;
       const lsb = new Float32Array(floatReference.length);

@@ -11,9 +11,8 @@ import { floatData } from '../runtime/expose-values.js';
 import type { NpyArray } from '../data/npy.js';
 import { calibrateModel, type CalibrateModelOptions, type CalibrateModelResult, type CalibrateReport } from './calibrate-model.js';
 import { layerwiseAgreement, type LayerAgreement } from './layerwise-agreement.js';
+import { firstSample } from './first-sample.js';
 import { lsbAgreement, outputLsb } from './lsb-agreement.js';
-import { openCalibrationSource } from '../data/calibration-data.js';
-import { inputSpecs } from '../runtime/model-io.js';
 import { inferShapesByRunning } from '../perf/infer-shapes-by-running.js';
 import { perf, perfSummary, type PerfSummary } from '../perf/perf.js';
 
@@ -77,18 +76,13 @@ export async function quantizeModel(options: QuantizeModelOptions): Promise<Quan
     integerConv: options.integerConv,
     name: 'qat.onnx',
   });
-  const source = await openCalibrationSource(options.data, inputSpecs(calibrated.float));
-  let feeds: ReadonlyMap<string, NpyArray> | undefined;
-  for await (const sample of source.samples()) {
-    feeds = sample.inputs;
-    break;
-  }
+  const feeds = (await firstSample(options.data, calibrated.float)).inputs;
   // QDQ simulation at 'basic': above it onnxruntime swaps Q/DQ patterns for its own integer kernels.
-  const float = await outputsOf(calibrated.float, feeds!, 'all', options.modelPath);
-  const qdq = await outputsOf(calibrated.qat, feeds!, 'basic', 'qat.onnx');
-  const integer = await outputsOf(lowerToStandard(converted.model), feeds!, 'basic', 'quantized.onnx');
+  const float = await outputsOf(calibrated.float, feeds, 'all', options.modelPath);
+  const qdq = await outputsOf(calibrated.qat, feeds, 'basic', 'qat.onnx');
+  const integer = await outputsOf(lowerToStandard(converted.model), feeds, 'basic', 'quantized.onnx');
   const lsbOf = (name: string, dims: readonly number[]) => outputLsb(converted.model, name, dims, float.get(name)!.data);
-  const layers = await layerwiseAgreement(calibrated.qat, converted.model, feeds!, lsbOf);
+  const layers = await layerwiseAgreement(calibrated.qat, converted.model, feeds, lsbOf);
   const outputs: Record<string, IntegerOutputMetrics> = {};
   for (const [name, reference] of float) {
     const test = integer.get(name)!;
@@ -98,7 +92,7 @@ export async function quantizeModel(options: QuantizeModelOptions): Promise<Quan
       lsbAgreementLayerwise: layers.find((l) => l.tensor === name)?.lsbAgreement ?? Number.NaN,
     };
   }
-  const shapes = await inferShapesByRunning(converted.model, feeds!);
+  const shapes = await inferShapesByRunning(converted.model, feeds);
   const estimate = perfSummary(perf(converted.model, options.march, { shapes }));
   const report: QuantizeReport = {
     ...calibrated.report,

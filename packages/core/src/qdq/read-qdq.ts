@@ -204,6 +204,7 @@ export function assertSymmetricQdq(model: Model): number {
   return count;
 }
 
+/** node.describe() for readQdqParams' refusal, where the `node is Node` type guards have narrowed `node` to never. */
 function describe(node: Node): string {
   return node.describe();
 }
