@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { QuantkitError } from '@quantkit/core';
 import { UsageError } from './options.js';
 
 function canonical(file: string): string {
@@ -26,5 +27,32 @@ export function refuseOverwritingInputs(outputs: readonly string[], inputs: read
     if (input !== undefined) {
       throw new UsageError(`the output ${output} is the input ${input}; quantkit never overwrites its inputs — pick another --out`);
     }
+  }
+}
+
+/**
+ * Refuses, before any work, an output folder that exists as something other than a folder: otherwise the
+ * whole calibration would run and then fail to create it.
+ */
+export function refuseOutputFolderClash(dir: string): void {
+  let stat: fs.Stats | undefined;
+  try {
+    stat = fs.statSync(dir);
+  } catch {
+    return;
+  }
+  if (!stat.isDirectory()) throw new UsageError(`--out ${dir} is a file, not a folder; give a folder to write the outputs into`);
+}
+
+/** Creates the output folder (and its parents); a failure is a QuantkitError naming the folder. */
+export function makeOutputFolder(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (cause) {
+    throw new QuantkitError('QK_FILE_WRITE', `Cannot create the output folder ${dir}: ${(cause as Error).message}.`, {
+      cause,
+      hint: 'Check that the path is a folder you can write to, or give another --out.',
+      subject: dir,
+    });
   }
 }

@@ -102,6 +102,30 @@ describe('quantkit calibrate on the seed model', () => {
   });
 });
 
+describe('output paths', () => {
+  it('--out naming an existing file: usage error naming it, before any calibration, file untouched', () => {
+    const file = path.join(work, 'a-file');
+    fs.writeFileSync(file, 'keep me');
+    const result = quantkit('calibrate', single, '--random', '1', '--out', file);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`--out ${file} is a file`);
+    expect(result.stderr).not.toContain('QK_INTERNAL');
+    expect(result.stderr).not.toContain('calibrating');
+    expect(fs.readFileSync(file, 'utf8')).toBe('keep me');
+  });
+
+  it('merge-calib refuses an --out that is one of its inputs, which stays as it was', () => {
+    const out = outDir('merge-self');
+    expect(quantkit('calibrate', single, '--random', '1', '--shard', '0/1', '--out', out).code).toBe(0);
+    const input = path.join(out, 'calib.json');
+    const before = fs.readFileSync(input, 'utf8');
+    const result = quantkit('merge-calib', input, '--out', input);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('never overwrites its inputs');
+    expect(fs.readFileSync(input, 'utf8')).toBe(before);
+  });
+});
+
 describe('bad calibration data', () => {
   const sample = parseNpy(fs.readFileSync(path.join(calib, 'input_000.npy')));
   const folder = (name: string, files: Record<string, Uint8Array>) => {

@@ -18,7 +18,7 @@ import { Option, type Command } from 'commander';
 import { table, type Io } from '../output.js';
 import { loadContext, pluginOptions, type CliContext } from '../context.js';
 import { dataSpec, integer, positiveInt, shard, UsageError } from '../options.js';
-import { refuseOverwritingInputs } from '../outputs.js';
+import { makeOutputFolder, refuseOutputFolderClash, refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
 import { progressBar } from '../progress.js';
 import { version } from '../version.js';
@@ -170,17 +170,18 @@ export function registerCalibrate(program: Command, io: Io): void {
         return;
       }
       const out = flags.out;
+      refuseOutputFolderClash(out);
       const options = await flowOptions(model, flags, io, context);
       const shard = flags.shard;
       if (shard) {
         const result = await namingConfigFile(context.config, () => calibrateShard(options, shard));
-        fs.mkdirSync(out, { recursive: true });
+        makeOutputFolder(out);
         writeFileAtomic(path.join(out, 'calib.json'), result.toText());
         io.stderr(`wrote ${path.join(out, 'calib.json')} (shard ${shard.index}/${shard.count}, ${result.samples} samples)\n`);
         return;
       }
       const result = await namingConfigFile(context.config, () => calibrateModel(options));
-      fs.mkdirSync(out, { recursive: true });
+      makeOutputFolder(out);
       const reportText = `${JSON.stringify(result.report, null, 2)}\n`;
       writeFileAtomic(path.join(out, 'calib.json'), result.calibration.toText());
       writeChunksAtomic(path.join(out, 'qat.onnx'), encodeModelChunks(result.qat));
@@ -202,6 +203,7 @@ export function registerMergeCalib(program: Command, io: Io): void {
   )
     .requiredOption('--out <file>', 'the merged calib.json')
     .action(async (files: string[], flags: { out: string; config?: string; plugin?: string[] }) => {
+      refuseOverwritingInputs([flags.out], files);
       const { quantkit } = await loadContext(flags, io);
       const merged = await mergeCalibFiles(files, (kind) => quantkit.observer(kind));
       writeFileAtomic(flags.out, merged.toText());

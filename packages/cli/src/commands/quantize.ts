@@ -1,10 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { encodeModelChunks, quantizeModel, writeChunksAtomic, writeFileAtomic, type QuantizeReport } from '@quantkit/core';
 import type { Command } from 'commander';
 import { table, type Io } from '../output.js';
 import { loadContext } from '../context.js';
-import { refuseOverwritingInputs } from '../outputs.js';
+import { makeOutputFolder, refuseOutputFolderClash, refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
 import { calibrationOptions, flowOptions, formatMetricsTable, namingConfigFile, type CalibrateFlags } from './calibrate.js';
 
@@ -58,6 +57,7 @@ export function registerQuantize(program: Command, io: Io): void {
         printPipelines(context, ['prepare', 'convert'], io, flags.json === true, flags.march);
         return;
       }
+      refuseOutputFolderClash(flags.out);
       const march = context.quantkit.march(flags.march);
       const options = await flowOptions(model, flags, io, context);
       const result = await namingConfigFile(context.config, () =>
@@ -68,7 +68,7 @@ export function registerQuantize(program: Command, io: Io): void {
           integerConv: flags.integerConv ?? false,
         }),
       );
-      fs.mkdirSync(flags.out, { recursive: true });
+      makeOutputFolder(flags.out);
       const reportText = `${JSON.stringify(result.report, null, 2)}\n`;
       writeFileAtomic(path.join(flags.out, 'calib.json'), result.calibration.toText());
       writeChunksAtomic(path.join(flags.out, 'qat.onnx'), encodeModelChunks(result.qat));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { QuantkitError } from '../errors/quantkit-error.js';
+import { errorOf } from '../testing/error-of.js';
 import { Value } from '../ir/value.js';
 import type { Observer, ObserverFactory, ObserverOptions, ObserverState } from '../quant/observer.js';
 import { CalibrationResult, mergeCalibrationResults, parseCalibFile, qparamsFor } from './calibration-result.js';
@@ -85,6 +86,15 @@ describe('mergeCalibrationResults', () => {
     );
     expect(() => mergeCalibrationResults([], lookup)).toThrow(/Nothing to merge/);
   });
+
+  it('names the first file when no loaded observer has its kind', () => {
+    const lookup = (kind: string): ObserverFactory => {
+      throw new QuantkitError('QK_CONFIG', `No loaded plugin provides the observer '${kind}'.`, { hint: 'Load it.' });
+    };
+    const error = errorOf(() => mergeCalibrationResults([result({ x: [1] }, 1)], lookup, ['a.json']));
+    expect(error.message).toBe("a.json: No loaded plugin provides the observer 'peak'.");
+    expect(error).toMatchObject({ code: 'QK_CONFIG', hint: 'Load it.', subject: 'a.json' });
+  });
 });
 
 describe('qparamsFor', () => {
@@ -98,6 +108,8 @@ describe('qparamsFor', () => {
 
   it('refuses a factory of another kind, and names the tensor when the state has no data', () => {
     expect(() => qparamsFor(result({ x: [1] }, 1), peakFactory('mse'))).toThrow(/come from observer 'peak', not 'mse'/);
+    const fromFile = parseCalibFile(result({ x: [1] }, 1).toText(), 'shard.json');
+    expect(() => qparamsFor(fromFile, peakFactory('mse'))).toThrow(/states of shard\.json come from observer 'peak', not 'mse'/);
     expect(() => qparamsFor(result({ x: [] }, 0), peakFactory())(new Value('x'))).toThrow(/tensor 'x': no data/);
   });
 });

@@ -35,11 +35,14 @@ export class CalibrationResult {
   readonly samples: number;
   /** The observer kind that wrote every state ('minmax', 'mse', …). */
   readonly observer: string;
+  /** The calib.json it was read from, if any: errors about its states name it. */
+  readonly source: string | undefined;
 
-  constructor(states: ReadonlyMap<string, ObserverState>, samples: number, observer: string) {
+  constructor(states: ReadonlyMap<string, ObserverState>, samples: number, observer: string, source?: string) {
     this.states = states;
     this.samples = samples;
     this.observer = observer;
+    this.source = source;
   }
 
   /**
@@ -110,7 +113,7 @@ export function parseCalibFile(text: string, path: string): CalibrationResult {
     }
     states.set(name, state as ObserverState);
   }
-  return new CalibrationResult(states, samples, doc.observer);
+  return new CalibrationResult(states, samples, doc.observer, path);
 }
 
 /** Reads a calib.json. */
@@ -173,7 +176,13 @@ export function mergeCalibrationResults(
       );
     }
   });
-  const factory = lookup(first.observer);
+  let factory: ObserverFactory;
+  try {
+    factory = lookup(first.observer);
+  } catch (cause) {
+    if (!(cause instanceof QuantkitError)) throw cause;
+    throw new QuantkitError(cause.code, `${names[0]}: ${cause.message}`, { subject: names[0], cause, hint: cause.hint });
+  }
   const states = new Map<string, ObserverState>();
   for (const name of tensors) {
     let merged;
@@ -220,11 +229,11 @@ export function qparamsFor(
   config?: Record<string, unknown>,
 ): (value: Value) => QParams | undefined {
   if (result.observer !== factory.kind) {
-    throw new QuantkitError(
-      'QK_CALIB_FILE',
-      `The calibration states come from observer '${result.observer}', not '${factory.kind}'`,
-      { hint: `Use the '${result.observer}' observer, or calibrate again with '${factory.kind}'.` },
-    );
+    const states = result.source === undefined ? 'The calibration states' : `The calibration states of ${result.source}`;
+    throw new QuantkitError('QK_CALIB_FILE', `${states} come from observer '${result.observer}', not '${factory.kind}'`, {
+      subject: result.source,
+      hint: `Use the '${result.observer}' observer (--observer ${result.observer}), or calibrate again with '${factory.kind}'.`,
+    });
   }
   const cache = new Map<string, QParams>();
   return (value) => {

@@ -7,6 +7,7 @@ import { PHASES, type Phase } from '../pass/pass.js';
 import { parsePerfConfig, type PerfConfig } from '../perf/resolve-params.js';
 import { parseQuantConfig, type QuantConfig } from '../prepare/overrides.js';
 import { BUILTIN_TEMPLATES, templateByName } from '../prepare/templates.js';
+import { readConfigFile } from './read-config-file.js';
 
 /** The file the CLI reads from the working folder when no `--config` is given. */
 export const CONFIG_FILE_NAME = 'quantkit.config.json';
@@ -57,24 +58,8 @@ export function findQuantkitConfig(dir: string): string | undefined {
 
 /** Reads and validates a config file; every error names the file and the key at fault. */
 export function loadQuantkitConfig(file: string): QuantkitConfig {
-  const absolute = path.resolve(file);
-  let text: string;
-  try {
-    text = fs.readFileSync(absolute, 'utf8');
-  } catch (cause) {
-    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new QuantkitError(missing ? 'QK_FILE_NOT_FOUND' : 'QK_FILE_READ', `Cannot read the config file ${file}: ${(cause as Error).message}`, {
-      cause,
-      subject: file,
-    });
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (cause) {
-    throw new QuantkitError('QK_CONFIG', `The config file ${file} is not valid JSON: ${(cause as Error).message}`, { cause, subject: file });
-  }
-  return { ...parseQuantkitConfig(data, { source: file, dir: path.dirname(absolute) }), file: absolute, text };
+  const { text, data } = readConfigFile(file);
+  return { ...parseQuantkitConfig(data, { source: file, dir: path.dirname(path.resolve(file)) }), file: path.resolve(file), text };
 }
 
 /**

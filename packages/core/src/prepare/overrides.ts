@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readConfigFile } from '../config/read-config-file.js';
 import { QuantkitError } from '../errors/quantkit-error.js';
 import { inferElemTypes, isFloatType } from '../ir/infer-types.js';
 import type { Model } from '../ir/model.js';
@@ -39,26 +39,7 @@ const OVERRIDE_KEYS = ['node', 'opType', 'dtype'] as const;
 
 /** Reads and validates a config file; errors name the file and the offending key. */
 export async function loadQuantConfig(path: string, templates: readonly QuantTemplate[] = BUILTIN_TEMPLATES): Promise<QuantConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (cause) {
-    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new QuantkitError(missing ? 'QK_FILE_NOT_FOUND' : 'QK_FILE_READ', `Cannot read the config file ${path}: ${(cause as Error).message}`, {
-      cause,
-      subject: path,
-    });
-  }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (cause) {
-    throw new QuantkitError('QK_CONFIG', `The config file ${path} is not valid JSON: ${(cause as Error).message}`, {
-      cause,
-      subject: path,
-    });
-  }
-  return parseQuantConfig(data, path, templates);
+  return parseQuantConfig(readConfigFile(path).data, path, templates);
 }
 
 /** Validates parsed JSON as a QuantConfig; `source` names it in errors (a file path). Unknown keys are errors. */
