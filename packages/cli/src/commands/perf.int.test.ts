@@ -159,4 +159,11 @@ describe('quantkit perf on the seed qat.onnx', () => {
     expect(integer.outputs.map((o: { dtype: string }) => o.dtype)).toEqual(['int32', 'int32']);
     expect(integer.variant).toBe('integer-conv');
   });
+
+  it('--input naming a missing file is an error (exit 1), even when the shapes need no sample', () => {
+    const result = quantkit('perf', integerModelFile('mm-input.onnx'), '--march', 'nash-m', '--input', path.join(work, 'nothere.npy'));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('QK_FILE_NOT_FOUND');
+    expect(result.stderr).toContain('nothere.npy');
+  });
 });

@@ -201,6 +201,13 @@ export function registerPerf(program: Command, io: Io): void {
         throw error;
       }
       const options: PerfOptions = { chip, params: config.params };
+      if (flags.input !== undefined && !fs.existsSync(flags.input)) {
+        // Checked up front: the sample is read only when shapes cannot be inferred, so a typo would go unnoticed.
+        throw new QuantkitError('QK_FILE_NOT_FOUND', `The --input sample ${flags.input} does not exist.`, {
+          subject: flags.input,
+          hint: 'Give a .npy file (single-input models) or an .npz file whose keys are the input names.',
+        });
+      }
       const model = loadModel(file);
       const kind = modelKind(model);
       const name = path.basename(file);
