@@ -1,4 +1,4 @@
-import type { ChipPerf, MarchPerf, ParamNote } from '@quantkit/core';
+import { nashChipPerf, type MarchPerf } from '@quantkit/core';
 
 /**
  * Cost-model numbers of the Nash-M chips (Journey 6E / 6M) for `quantkit perf` (DESIGN §8). Only the peak int8
@@ -26,67 +26,16 @@ import type { ChipPerf, MarchPerf, ParamNote } from '@quantkit/core';
 const TOPS_SOURCE =
   "Horizon Robotics' public Journey 6 figures (J6 series launch, April 2024), as recorded in quantkit DESIGN §8: J6E 80 TOPS, J6M 128 TOPS";
 
-const assumption = (note: string): ParamNote => ({ basis: 'assumption', note });
-
-function nashMChip(chip: 'J6E' | 'J6M', tops: number): ChipPerf {
-  const int8 = (tops * 1e12) / 2;
-  const elementwise = int8 / 1000;
-  return {
+function nashMChip(chip: 'J6E' | 'J6M', tops: number) {
+  return nashChipPerf({
     chip,
-    description: `Journey ${chip.slice(2)} (Nash-M BPU), ${tops} TOPS int8`,
-    params: {
-      bpu: {
-        macsPerSecond: { int8xint8: int8, int16xint8: int8 / 2, int16xint16: int8 / 4 },
-        float32OutputElementsPerSecond: elementwise,
-        opOverheadSeconds: 2e-6,
-      },
-      vpu: {
-        elementsPerSecond: { quantize: elementwise, dequantize: elementwise, rescale: elementwise, floatIsland: elementwise / 2, dataMovement: elementwise },
-        opOverheadSeconds: 1e-6,
-      },
-      ddr: { bytesPerSecond: 51.2e9 },
-      cpu: {
-        elementsPerSecond: { dequantize: 1e9, quantize: 1e9, float: 0.5e9 },
-        macsPerSecond: 16e9,
-        opOverheadSeconds: 5e-6,
-      },
-    },
-    notes: {
-      bpu: {
-        macsPerSecond: {
-          int8xint8: { basis: 'public', note: `${tops} TOPS int8 peak ÷ 2 ops per MAC (dense int8 assumed)`, source: TOPS_SOURCE },
-          int16xint8: assumption('int16 activations at ½ the int8 × int8 rate (no public figure; int16 takes two int8 passes on the MAC array)'),
-          int16xint16: assumption('int16 × int16 at ¼ the int8 × int8 rate (no public figure; four int8 passes)'),
-        },
-        float32OutputElementsPerSecond: assumption('unused on Nash-M: its GEMM-like ops cannot emit float32; set like the VPU rates'),
-        opOverheadSeconds: assumption('2 µs per BPU op for launch and synchronisation (no public figure)'),
-      },
-      vpu: {
-        elementsPerSecond: {
-          quantize: assumption('no public VPU figure; 1/1000 of the int8 MAC rate (element-wise work per MAC of a vector unit beside the MAC array)'),
-          dequantize: assumption('as quantize'),
-          rescale: assumption('as quantize; also used for a Rescale on the BPU'),
-          floatIsland: assumption('float32 element-wise ops at ½ the integer element-wise rate'),
-          dataMovement: assumption('Transpose / Concat / Slice / pooling on integer tensors at the integer element-wise rate'),
-        },
-        opOverheadSeconds: assumption('1 µs per VPU op (no public figure)'),
-      },
-      ddr: {
-        bytesPerSecond: assumption('no public figure; a 64-bit LPDDR5-6400 interface = 51.2 GB/s, reached in full (a roofline peak)'),
-      },
-      cpu: {
-        elementsPerSecond: {
-          dequantize: assumption(
-            "the host's C++ dequantize of an int32 output: one Cortex-A core with NEON, limited by its ~8 GB/s streaming bandwidth at 8 bytes per element (4 read, 4 written)",
-          ),
-          quantize: assumption('as dequantize (float32 → int8/int16 on one core)'),
-          float: assumption('a generic float op of a CPU fallback on one core'),
-        },
-        macsPerSecond: assumption('float GEMM fallbacks on one core: two 128-bit FMA pipes (8 fp32 MAC / cycle) at 2 GHz'),
-        opOverheadSeconds: assumption('5 µs per CPU op: the hand-off from the NPU to a host thread'),
-      },
-    },
-  };
+    bpu: 'Nash-M',
+    tops,
+    topsSource: TOPS_SOURCE,
+    ddrBytesPerSecond: 51.2e9,
+    ddrNote: 'no public figure; a 64-bit LPDDR5-6400 interface = 51.2 GB/s, reached in full (a roofline peak)',
+    float32OutputNote: 'unused on Nash-M: its GEMM-like ops cannot emit float32; set like the VPU rates',
+  });
 }
 
 /** Nash-M's chips; J6M by default. */
