@@ -2,19 +2,13 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel, GraphBuilder, loadModel, Tensor } from '@quantkit/core';
+import { repoRoot as root, runQuantkit as quantkit } from './testing/run-cli.js';
 
 // These tests run the built CLI (`npm test` builds first), as a user would.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const bin = path.join(root, 'packages/cli/dist/bin.js');
 const seedReuse = path.join(root, 'fixtures/models/seed_small_reuse/model.onnx');
 
-function quantkit(...args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 let work: string;
 beforeAll(() => {

@@ -1,27 +1,16 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, encodeNpy, encodeNpz, parseNpy } from '@quantkit/core';
+import { repoRoot as root, runQuantkit as quantkit, runQuantkitIn as quantkitIn } from '../testing/run-cli.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const bin = path.join(root, 'packages/cli/dist/bin.js');
 const fixtures = path.join(root, 'fixtures');
 const single = path.join(fixtures, 'models/seed_small_single/model.onnx');
 const reuse = path.join(fixtures, 'models/seed_small_reuse/model.onnx');
 const calib = path.join(fixtures, 'calib/seed');
 
-function quantkit(...args: string[]) {
-  return quantkitIn(root, ...args);
-}
-
-function quantkitIn(cwd: string, ...args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 let work: string;
 beforeAll(() => {

@@ -1,21 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataType, encodeModel, encodeNpy, IntegerGraphBuilder, Tensor, type Dim } from '@quantkit/core';
+import { repoRoot as root, runQuantkit as quantkit } from '../testing/run-cli.js';
 
 // These tests run the built CLI (`npm test` builds first), as a user would.
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const bin = path.join(root, 'packages/cli/dist/bin.js');
 const seedReuse = path.join(root, 'fixtures/models/seed_small_reuse/model.onnx');
 const calib = path.join(root, 'fixtures/calib/seed');
 
-function quantkit(...args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 let work: string;
 let qat: string;

@@ -1,20 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot as root, runQuantkitIn as quantkit } from '../testing/run-cli.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const bin = path.join(root, 'packages/cli/dist/bin.js');
 // Plugins written into a temp folder import the built core by URL, as an installed plugin would import it.
 const core = pathToFileURL(path.join(root, 'packages/core/dist/index.js')).href;
 const single = path.join(root, 'fixtures/models/seed_small_single/model.onnx');
 
-function quantkit(cwd: string, ...args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 const OFFICIAL = {
   marches: ['nash-m', 'nash-h'],

@@ -1,20 +1,13 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, type Model, type Node } from '@quantkit/core';
+import { repoRoot as root, runQuantkit as quantkit } from '../testing/run-cli.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
-const bin = path.join(root, 'packages/cli/dist/bin.js');
 const models = path.join(root, 'fixtures/models');
 const calib = path.join(root, 'fixtures/calib/seed');
 
-function quantkit(...args: string[]) {
-  const result = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 let work: string;
 beforeAll(() => {
