@@ -123,6 +123,19 @@ describe('createQuantkit', () => {
     expect(error.message).toContain('missing peer dependency');
     expect(error.cause).toBe(cause);
   });
+
+  it('a plugin module that throws a sentence or a non-Error → one full stop, and the plugin as subject', () => {
+    const throwing = (value: unknown): QuantkitPlugin => ({
+      name: 'p',
+      module: new ContainerModule(() => {
+        throw value;
+      }),
+    });
+    expect(errorOf(() => createQuantkit({ plugins: [throwing(new Error('bad binding.'))] })).message).toBe('Plugin p failed to register: bad binding.');
+    const error = errorOf(() => createQuantkit({ plugins: [throwing('oops')] }));
+    expect(error.message).toBe('Plugin p failed to register: oops.');
+    expect(error.subject).toBe('p');
+  });
 });
 
 describe('Quantkit.march', () => {

@@ -100,18 +100,20 @@ function unique<T>(items: T[], key: (item: T) => string, what: string): T[] {
 /** Builds a container from plugins; each plugin's ContainerModule binds its passes, observers and marches. */
 export function createQuantkit(options: CreateQuantkitOptions = {}): Quantkit {
   const container = new Container();
-  const plugins = options.plugins ?? [];
-  const names = new Set<string>();
-  for (const plugin of plugins) {
-    if (names.has(plugin.name)) continue;
-    names.add(plugin.name);
+  const loaded: QuantkitPlugin[] = [];
+  for (const plugin of options.plugins ?? []) {
+    if (loaded.some((p) => p.name === plugin.name)) continue;
+    loaded.push(plugin);
     try {
       container.loadSync(plugin.module);
     } catch (cause) {
-      throw new QuantkitError('QK_PLUGIN_LOAD', `Plugin ${plugin.name} failed to register: ${(cause as Error).message}.`, {
+      const message = cause instanceof Error ? cause.message : String(cause);
+      throw new QuantkitError('QK_PLUGIN_LOAD', `Plugin ${plugin.name} failed to register: ${message.replace(/\.?\s*$/, '.')}`, {
         cause,
+        subject: plugin.name,
+        hint: 'Check that the plugin is built for this version of @quantkit/core, or remove it from the config.',
       });
     }
   }
-  return new Quantkit(container, plugins.filter((p, i) => plugins.findIndex((q) => q.name === p.name) === i));
+  return new Quantkit(container, loaded);
 }

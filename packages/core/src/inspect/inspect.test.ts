@@ -94,6 +94,18 @@ describe('inspectModel', () => {
     ]);
   });
 
+  it('finds the weight shape through Identity and Constant nodes (PyTorch de-duplicated weights)', () => {
+    const b = new GraphBuilder('g');
+    const x = b.input('x', DataType.FLOAT, [2, 4]);
+    const w = b.initializer('w', new Float32Array(12), [4, 3]);
+    const [shared] = b.node('Identity', [w], { name: 'w_copy' });
+    const [c] = b.node('Constant', [], { name: 'c', attributes: { value: Tensor.fromArray(new Float32Array(6), [3, 2]) } });
+    const [y] = b.node('MatMul', [x, shared!], { name: 'mm1' });
+    const [z] = b.node('MatMul', [y!, c!], { name: 'mm2' });
+    b.output(z!);
+    expect(inspectModel(b.model()).gemmLike.map((g) => g.weightShape)).toEqual([[4, 3], [3, 2]]);
+  });
+
   it('lists unsupported ops (NonMaxSuppression, a custom-domain op, If) with their nodes', () => {
     expect(report.unsupported).toEqual([
       { opType: 'Decode', domain: 'com.acme', count: 1, nodes: ['decode'] },

@@ -4,6 +4,7 @@ import type { Node } from '../ir/node.js';
 import { tensorElemType, tensorShape, type Dim } from '../ir/type-info.js';
 import type { Value } from '../ir/value.js';
 import { isGemmLike, opTrait } from '../ops/op-traits.js';
+import { constantTensor } from '../prepare/constants.js';
 
 export interface TensorSummary {
   name: string;
@@ -14,7 +15,7 @@ export interface TensorSummary {
 export interface GemmSummary {
   name: string;
   opType: string;
-  /** Shape of the weight initializer, when the weight is one. */
+  /** Shape of the constant weight (an initializer or Constant, maybe through Identity); null when it is computed. */
   weightShape: number[] | null;
 }
 
@@ -45,8 +46,8 @@ function summarize(value: Value): TensorSummary {
 }
 
 function weightShape(node: Node): number[] | null {
-  const weight = node.inputs[1];
-  return weight?.constValue ? [...weight.constValue.dims] : null;
+  const weight = constantTensor(node.inputs[1]);
+  return weight ? [...weight.dims] : null;
 }
 
 /** A structural summary of a model: what `quantkit inspect` prints. */

@@ -39,6 +39,25 @@ describe('inferShapes', () => {
     expect(shapesOf('GlobalAveragePool', [1, 3, 7, 7])).toEqual([[1, 3, 1, 1]]);
   });
 
+  it('drops a ceil_mode window that would start in the end padding, as onnxruntime does', () => {
+    // ceil((4 + 2 − 3) / 2) + 1 = 3 windows, but the third would start at 4, past the input.
+    expect(shapesOf('MaxPool', [1, 1, 4, 4], { attributes: { kernel_shape: [3, 3], strides: [2, 2], pads: [0, 0, 2, 2], ceil_mode: 1 } })).toEqual([[1, 1, 2, 2]]);
+  });
+
+  it('reduces the constant axes of a Reduce op; no shape for Reduce or Squeeze when the axes are computed', () => {
+    expect(shapesOf('ReduceMean', [2, 3, 4], { consts: [i64([-1])], attributes: { keepdims: 0 } })).toEqual([[2, 3]]);
+    expect(shapesOf('ReduceMean', [2, 3, 4], { inputs: [[1]] })).toEqual([undefined]);
+    expect(shapesOf('Squeeze', [1, 3, 1], { inputs: [[1]] })).toEqual([undefined]);
+  });
+
+  it('normalises a negative Flatten axis against the input rank', () => {
+    expect(shapesOf('Flatten', [2, 3, 4, 5], { attributes: { axis: -1 } })).toEqual([[24, 5]]);
+  });
+
+  it('clamps a negative-step Slice start into [0, dim − 1], as the ONNX spec and onnxruntime do', () => {
+    expect(shapesOf('Slice', [10], { consts: [i64([-100]), i64([-1000]), i64([0]), i64([-1])] })).toEqual([[1]]);
+  });
+
   it('gives MatMul (with batch broadcasting and 1-D operands) and Gemm (with transposes) outputs', () => {
     expect(shapesOf('MatMul', [2, 1, 5, 4], { inputs: [[3, 4, 6]] })).toEqual([[2, 3, 5, 6]]);
     expect(shapesOf('MatMul', [4], { inputs: [[4, 6]] })).toEqual([[6]]);

@@ -4,6 +4,7 @@ import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import { tensorShape } from '../ir/type-info.js';
 import type { Value } from '../ir/value.js';
+import { constantTensor } from '../prepare/constants.js';
 
 export type Shape = readonly number[];
 
@@ -83,7 +84,7 @@ function staticShape(value: Value): Shape | undefined {
 }
 
 /** The integer values of a constant input (an initializer or a Constant node's output). */
-export function constInts(value: Value | undefined): number[] | undefined {
+function constInts(value: Value | undefined): number[] | undefined {
   if (value === undefined || value.name === '') return undefined;
   let tensor: Tensor | undefined = value.constValue;
   const producer = value.producer();
@@ -141,7 +142,7 @@ function outputShapes(c: RuleContext): (Shape | undefined)[] | undefined {
     }
     case 'Flatten': {
       if (!x) return undefined;
-      const axis = normAxis(c.attrInt('axis', 1)!, x.length + 1);
+      const axis = normAxis(c.attrInt('axis', 1)!, x.length);
       return [[product(x.slice(0, axis)), product(x.slice(axis))]];
     }
     case 'Transpose': {
@@ -159,7 +160,7 @@ function outputShapes(c: RuleContext): (Shape | undefined)[] | undefined {
       return [out];
     }
     case 'Squeeze': {
-      if (!x) return undefined;
+      if (!x || computedInput(c, 1)) return undefined;
       const axes = (c.ints(1) ?? c.attrInts('axes'))?.map((a) => normAxis(a, x.length));
       return [x.filter((d, i) => (axes ? !axes.includes(i) : d !== 1))];
     }
@@ -198,7 +199,8 @@ function outputShapes(c: RuleContext): (Shape | undefined)[] | undefined {
       const legacy = op === 'Upsample' || c.node.inputs.length === 2;
       const sizes = legacy ? undefined : c.ints(3);
       if (sizes && sizes.length > 0) return [sizes];
-      const scales = floats(c.node.inputs[legacy ? 1 : 2]) ?? c.attrInts('scales');
+      const scaleTensor = constantTensor(c.node.inputs[legacy ? 1 : 2]);
+      const scales = (scaleTensor && Array.from(scaleTensor.toFloat32())) ?? c.attrInts('scales');
       return scales && scales.length === x.length ? [x.map((d, i) => Math.floor(d * scales[i]!))] : undefined;
     }
     case 'Expand': {
@@ -250,7 +252,10 @@ function windowed(c: RuleContext, x: Shape, channels: number, kernel: readonly n
     if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return Math.ceil(size / stride);
     if (autoPad === 'VALID') return Math.floor((size - span) / stride) + 1;
     const padded = size + pads[i]! + pads[i + spatial.length]! - span;
-    return (ceil ? Math.ceil(padded / stride) : Math.floor(padded / stride)) + 1;
+    if (!ceil) return Math.floor(padded / stride) + 1;
+    // As onnxruntime (and PyTorch): a last window that would start inside the end padding is dropped.
+    const windows = Math.ceil(padded / stride) + 1;
+    return (windows - 1) * stride >= size + pads[i]! ? windows - 1 : windows;
   });
   return [x[0]!, channels, ...out];
 }
@@ -317,7 +322,17 @@ function reshape(x: Shape, target: readonly number[], allowZero: boolean): Shape
   return out;
 }
 
-function reduce(c: RuleContext, x: Shape): Shape {
+/**
+ * Whether input `index` is present but not a constant. Squeeze and the Reduce ops read absent axes as "all";
+ * axes computed at run time must give no shape instead.
+ */
+function computedInput(c: RuleContext, index: number): boolean {
+  const value = c.node.inputs[index];
+  return value !== undefined && value.name !== '' && c.ints(index) === undefined;
+}
+
+function reduce(c: RuleContext, x: Shape): Shape | undefined {
+  if (computedInput(c, 1)) return undefined;
   const axes = (c.attrInts('axes') ?? c.ints(1))?.map((a) => normAxis(a, x.length));
   const keep = c.attrInt('keepdims', 1) === 1;
   const all = axes === undefined || axes.length === 0;
@@ -337,7 +352,7 @@ function slice(c: RuleContext, x: Shape): Shape[] | undefined {
     const size = x[axis]!;
     const step = steps[i]!;
     const clampIndex = (v: number, lo: number, hi: number) => Math.min(Math.max(v < 0 ? v + size : v, lo), hi);
-    const start = step > 0 ? clampIndex(starts[i]!, 0, size) : clampIndex(starts[i]!, -1, size - 1);
+    const start = step > 0 ? clampIndex(starts[i]!, 0, size) : clampIndex(starts[i]!, 0, size - 1);
     const end = step > 0 ? clampIndex(ends[i]!, 0, size) : clampIndex(ends[i]!, -1, size - 1);
     out[axis] = Math.max(0, Math.ceil((end - start) / step));
   });
@@ -354,17 +369,6 @@ function split(c: RuleContext, x: Shape): Shape[] | undefined {
     parts = Array.from({ length: count }, (_, i) => Math.max(0, Math.min(chunk, size - chunk * i)));
   }
   return parts.map((part) => x.map((d, i) => (i === axis ? part : d)));
-}
-
-function floats(value: Value | undefined): number[] | undefined {
-  if (value === undefined || value.name === '') return undefined;
-  const producer = value.producer();
-  const tensor =
-    value.constValue ??
-    (producer?.opType === 'Constant' && producer.attribute('value')?.type === AttributeType.TENSOR
-      ? (producer.attribute('value')!.value as Tensor)
-      : undefined);
-  return tensor ? Array.from(tensor.toFloat32()) : undefined;
 }
 
 function normAxis(axis: number, rank: number): number {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../ir/builder.js';
 import { DataType } from '../ir/dtype.js';
 import { Tensor } from '../ir/tensor.js';
+import { tensorType } from '../ir/type-info.js';
 import { IntegerGraphBuilder } from '../integer/integer-builder.js';
 import { linearModel, TEST_PARAMS, testMarch } from './__fixtures__/test-march.js';
 import { perf, PERF_DISCLAIMER, perfSummary, type OpEstimate, type PerfReport } from './perf.js';
@@ -142,6 +143,15 @@ describe('perf: outputs and the CPU dequantize', () => {
     expect(report.totals.cpuDequantizeUs).toBe(0);
     const linear = op(report, 'linear');
     close(linear.computeUs, (linear.macs / TEST_PARAMS.bpu.macsPerSecond.int8xint8 + (2 * 100 * n) / TEST_PARAMS.bpu.float32OutputElementsPerSecond) * 1e6);
+  });
+
+  it('adds no CPU dequantize for a bfloat16 output of the NPU: it is a float type, as for the ops', () => {
+    const b = new IntegerGraphBuilder('bf16');
+    const x = b.quantize(b.input('x', DataType.FLOAT, [4, 8]), { scale: 0.1, dtype: 'int8' });
+    const y = b.vpu('Sigmoid', [b.dequantize(x, { scale: 0.1 })], {}, 'sigmoid');
+    y.type = tensorType(DataType.BFLOAT16, [4, 8]);
+    b.output(y);
+    expect(perf(b.model(), march).outputs[0]).toMatchObject({ name: y.name, from: 'npu', dtype: 'bfloat16', cpuDequantizeUs: 0 });
   });
 
   it('puts a Dequantize that feeds the NPU on the VPU, and one with a unit attribute on that unit', () => {

@@ -1,7 +1,8 @@
+import { stringAttribute } from '../convert/integer-nodes.js';
 import { lowerQdq } from '../convert/lower-qdq.js';
 import { QuantkitError } from '../errors/quantkit-error.js';
-import { AttributeType } from '../ir/attribute.js';
 import { DataType, dtypeName } from '../ir/dtype.js';
+import { isFloatType } from '../ir/infer-types.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
@@ -199,7 +200,7 @@ function isFolded(node: Node): boolean {
 
 function checkCapability(node: Node, march: March): void {
   if (node.domain !== INTEGER_DOMAIN || !GEMM_OPS.has(node.opType)) return;
-  const out = stringAttr(node, 'out_dtype');
+  const out = stringAttribute(node, 'out_dtype');
   if (out !== undefined && !(march.capabilities.gemmOutputs as readonly string[]).includes(out)) {
     throw new QuantkitError('QK_UNSUPPORTED', `${node.describe()} emits ${out}, which ${march.name} GEMM-like ops cannot: the model was not converted for ${march.name}.`, {
       subject: node.name,
@@ -226,14 +227,13 @@ function kindOf(node: Node, types: Map<Value, number>): OpKind {
   if (standard && node.opType === 'DequantizeLinear') return 'dequantize';
   if (standard && VIEW_OPS.has(node.opType)) return 'view';
   const data = types.get(node.inputs[0]!) ?? types.get(node.outputs[0]!);
-  const floatData = data === undefined || data === DataType.FLOAT || data === DataType.DOUBLE || data === DataType.FLOAT16 || data === DataType.BFLOAT16;
-  if (!floatData) return 'data-movement';
+  if (data !== undefined && !isFloatType(data)) return 'data-movement';
   return standard && GEMM_OPS.has(node.opType) ? 'cpu-gemm' : 'cpu-float';
 }
 
 /** A node's unit: its attribute, else the rule of lowerQdq's assignUnits and DESIGN §7. */
 function unitOf(node: Node, kind: OpKind, types: Map<Value, number>): Unit {
-  const attribute = stringAttr(node, 'unit');
+  const attribute = stringAttribute(node, 'unit');
   if (attribute === 'bpu' || attribute === 'vpu' || attribute === 'cpu') return attribute;
   switch (kind) {
     case 'gemm':
@@ -262,7 +262,7 @@ function unitOf(node: Node, kind: OpKind, types: Map<Value, number>): Unit {
 
 function isCpuNode(node: Node, types: Map<Value, number>): boolean {
   const kind = kindOf(node, types);
-  return stringAttr(node, 'unit') === 'cpu' || kind === 'cpu-gemm' || kind === 'cpu-float';
+  return stringAttribute(node, 'unit') === 'cpu' || kind === 'cpu-gemm' || kind === 'cpu-float';
 }
 
 function isCpuProducer(value: Value, types: Map<Value, number>): boolean {
@@ -308,7 +308,7 @@ function estimateOp(node: Node, context: Context): OpEstimate {
   switch (kind) {
     case 'gemm': {
       compute = macs / params.bpu.macsPerSecond[macPair(node, types)];
-      if (stringAttr(node, 'out_dtype') === 'float32') compute += outSize.elements / params.bpu.float32OutputElementsPerSecond;
+      if (stringAttribute(node, 'out_dtype') === 'float32') compute += outSize.elements / params.bpu.float32OutputElementsPerSecond;
       break;
     }
     case 'cpu-gemm':
@@ -417,7 +417,7 @@ function outputEstimate(value: Value, context: OutputContext): OutputEstimate | 
   }
   if (estimate.unit === 'cpu') return { name: value.name, from: 'cpu', dtype: typeName(types.get(value)), elements, cpuDequantizeUs: 0, node: null };
   const elemType = types.get(value);
-  const integer = elemType !== undefined && elemType !== DataType.FLOAT && elemType !== DataType.DOUBLE && elemType !== DataType.FLOAT16;
+  const integer = elemType !== undefined && !isFloatType(elemType);
   // The graph hands integers to the host, which must dequantize them: the same C++ loop as a CPU Dequantize.
   const cpuDequantizeUs = integer && shape ? (elements / params.cpu.elementsPerSecond.dequantize + params.cpu.opOverheadSeconds) * US : 0;
   return { name: value.name, from: 'npu', dtype: typeName(elemType), elements, cpuDequantizeUs, node: null };
@@ -444,11 +444,6 @@ function totalsOf(ops: readonly OpEstimate[], outputs: readonly OutputEstimate[]
     macs: sum(ops, 'macs'),
     ddrBytes: sum(ops, 'ddrBytes'),
   };
-}
-
-function stringAttr(node: Node, name: string): string | undefined {
-  const attribute = node.attribute(name);
-  return attribute?.type === AttributeType.STRING ? attribute.asString() : undefined;
 }
 
 /** The part of a report that report.json keeps (`quantize` writes it under `perf`): no per-op rows. */

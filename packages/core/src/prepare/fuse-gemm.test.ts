@@ -75,6 +75,31 @@ describe('findGemmGroups', () => {
     expect(findGemmGroups(b.graph).groups[0]!.output).toBe(mm);
   });
 
+  it('does not take an Add whose constant widens a single output channel', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', DataType.FLOAT, [4, 8]);
+    const [mm] = b.node('MatMul', [x, b.initializer('w', zeros(8, 1))]);
+    const [out] = b.node('Add', [mm!, b.initializer('wide', zeros(3))]);
+    b.output(out!);
+    expect(findGemmGroups(b.graph).groups[0]!.biasAdd).toBeUndefined();
+
+    const c = new GraphBuilder();
+    const image = c.input('x', DataType.FLOAT, [1, 3, 8, 8]);
+    const [conv] = c.node('Conv', [image, c.initializer('w', zeros(1, 3, 1, 1))]);
+    const [sum] = c.node('Add', [conv!, c.initializer('wide', zeros(1, 4, 1, 1))]);
+    c.output(sum!);
+    expect(findGemmGroups(c.graph).groups[0]!.biasAdd).toBeUndefined();
+  });
+
+  it('does not take a rank-2 Add after a MatMul of a 1-D input, whose output is 1-D', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', DataType.FLOAT, [8]);
+    const [mm] = b.node('MatMul', [x, b.initializer('w', zeros(8, 3))]);
+    const [out] = b.node('Add', [mm!, b.initializer('b', zeros(1, 3))]);
+    b.output(out!);
+    expect(findGemmGroups(b.graph).groups[0]!.biasAdd).toBeUndefined();
+  });
+
   it('takes a following Relu, also after the bias Add (MatMul + Add + Relu)', () => {
     const b = new GraphBuilder();
     const l = linear(b, b.input('x', DataType.FLOAT, [1, 64, 256]), 256, 1024, 'linear1');

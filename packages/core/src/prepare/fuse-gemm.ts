@@ -1,5 +1,6 @@
 import type { Graph } from '../ir/graph.js';
 import type { Node } from '../ir/node.js';
+import type { Tensor } from '../ir/tensor.js';
 import { tensorShape } from '../ir/type-info.js';
 import type { Value } from '../ir/value.js';
 import { isGemmLike } from '../ops/op-traits.js';
@@ -51,12 +52,13 @@ function groupAt(node: Node): GemmGroup | string {
   if (kind === 'MatMul' && weightTensor && weightTensor.dims.length < 2) return 'its weight is a vector';
 
   let bias: Value | undefined;
-  const ownBias = kind === 'Gemm' ? node.input(2) : kind === 'MatMul' ? undefined : node.input(2);
+  const ownBias = kind === 'MatMul' ? undefined : node.input(2);
   if (ownBias) {
     if (!constantTensor(ownBias)) return kind === 'Gemm' ? 'its C input is not a constant' : 'its bias is not a constant';
     bias = ownBias;
   }
 
+  const weightAxis = weightAxisOf(node, weightTensor?.dims.length);
   const nodes: Node[] = [node];
   let output = node.output;
   let biasAdd: Node | undefined;
@@ -64,7 +66,7 @@ function groupAt(node: Node): GemmGroup | string {
     const add = soleUser(output, (user) => user.opType === 'Add');
     const other = add && add.input(add.input(0) === output ? 1 : 0);
     const tensor = other && constantTensor(other);
-    if (add && other && tensor && isChannelBias(tensor.dims, kind, node, input)) {
+    if (add && other && tensor && isChannelBias(tensor.dims, kind, node, input, outputChannels(node, weightTensor, weightAxis))) {
       biasAdd = add;
       bias = other;
       nodes.push(add);
@@ -88,7 +90,7 @@ function groupAt(node: Node): GemmGroup | string {
     input,
     weight: weightTensor ? operand : undefined,
     input2: weightTensor ? undefined : operand,
-    weightAxis: weightAxisOf(node, weightTensor?.dims.length),
+    weightAxis,
     bias,
     biasAdd,
     activation,
@@ -123,20 +125,29 @@ function weightAxisOf(node: Node, weightRank: number | undefined): number {
   }
 }
 
+/** The output-channel count a constant weight gives (ConvTranspose's weight holds Cout / group), if known. */
+function outputChannels(node: Node, weight: Tensor | undefined, axis: number): number | undefined {
+  const channels = weight?.dims[axis];
+  if (channels === undefined || node.opType !== 'ConvTranspose') return channels;
+  return channels * (node.attribute('group')?.asNumber() ?? 1);
+}
+
 /**
  * Whether a constant of these dims, added to the GEMM output, is a per-output-channel bias: every dim is 1
- * except the channel dim (axis 1 of a Conv's NCHW output, the last axis of a Gemm / MatMul output), and it does
- * not add dims the output lacks.
+ * except the channel dim (axis 1 of a Conv's NCHW output, the last axis of a Gemm / MatMul output), which is
+ * the output's channel count when the weight gives it; and it does not add dims the output lacks. A channel dim
+ * that differs would broadcast the output (a [M, 1] output plus a [3] constant is [M, 3]): not a bias.
  */
-function isChannelBias(dims: readonly number[], kind: GemmKind, node: Node, input: Value): boolean {
+function isChannelBias(dims: readonly number[], kind: GemmKind, node: Node, input: Value, channels: number | undefined): boolean {
   const outputRank = rankOf(kind, node, input);
+  const channelDim = (d: number) => channels === undefined || d === channels;
   if (kind === 'Conv' || kind === 'ConvTranspose') {
     if (outputRank === undefined || dims.length > outputRank) return false;
     const channel = 1 - (outputRank - dims.length);
-    return dims.every((d, i) => d === 1 || i === channel);
+    return dims.every((d, i) => d === 1 || (i === channel && channelDim(d)));
   }
   if (dims.length > (outputRank ?? 1)) return false;
-  return dims.every((d, i) => d === 1 || i === dims.length - 1);
+  return dims.every((d, i) => d === 1 || (i === dims.length - 1 && channelDim(d)));
 }
 
 /** The GEMM output's rank, or a lower bound for a MatMul with operands of unknown rank. */
@@ -146,6 +157,11 @@ function rankOf(kind: GemmKind, node: Node, input: Value): number | undefined {
   if (declared !== undefined) return declared;
   const weightRank = constantTensor(node.input(1))?.dims.length ?? tensorShape(node.input(1)?.type)?.length;
   if (kind !== 'MatMul') return weightRank;
-  const known = [tensorShape(input.type)?.length, weightRank].filter((r): r is number => r !== undefined);
+  const inputRank = tensorShape(input.type)?.length;
+  // numpy matmul: a 1-D operand is promoted to a matrix and the added dim dropped again.
+  if (inputRank !== undefined && weightRank !== undefined) {
+    return Math.max(0, Math.max(inputRank, weightRank) - (inputRank === 1 ? 1 : 0) - (weightRank === 1 ? 1 : 0));
+  }
+  const known = [inputRank, weightRank].filter((r): r is number => r !== undefined);
   return known.length > 0 ? Math.max(...known) : undefined;
 }

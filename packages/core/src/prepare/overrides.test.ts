@@ -84,6 +84,14 @@ describe('applyOverrides', () => {
     expect(plan.activations.get(t)?.uses).toEqual([{ node: node('/conv2/Conv'), index: 0 }]);
   });
 
+  it("float on a GEMM group: a sharer's quantized copy for the next GEMM keeps the group output's dtype", () => {
+    const g = model();
+    g.plan.activations.get(g.a)!.dtype = 'qint16';
+    applyOverrides(g.m, g.plan, [{ node: '/conv1/Conv', dtype: 'float' }], INT8_TEMPLATE);
+    finalizePlan(g.m, g.plan);
+    expect(g.plan.activations.get(g.t)).toMatchObject({ dtype: 'qint16', uses: [{ node: g.node('/conv2/Conv'), index: 0 }] });
+  });
+
   it('float then a later dtype on the same tensor quantizes it again', () => {
     const { plan, s } = apply([
       { opType: 'Softmax', dtype: 'float' },
@@ -124,6 +132,12 @@ describe('applyOverrides', () => {
 
   it('rejects an override with neither node nor opType', () => {
     expect(errorOf(() => apply([{ dtype: 'qint8' }])).message).toContain('needs `node`');
+  });
+
+  it('rejects an unknown key of an override given in code, with the hint the config file gets', () => {
+    const error = errorOf(() => apply([{ node: '/conv1/Conv', dtype: 'qint8', type: 'Conv' } as Override]));
+    expect(error.message).toContain('unknown key `override #1.type`');
+    expect(error.hint).toContain('Check the spelling');
   });
 });
 

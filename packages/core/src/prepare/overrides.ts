@@ -146,8 +146,8 @@ export function applyOverrides(
 ): PassDiagnostic[] {
   if (overrides.length === 0) return [];
   const graph = model.graph;
-  const fail: Fail = (key, message) => {
-    throw new QuantkitError('QK_CONFIG', `${key} ${message}`);
+  const fail: Fail = (key, message, hint) => {
+    throw new QuantkitError('QK_CONFIG', `${key} ${message}`, { hint });
   };
   const valid = overrides.map((o, i) => parseOverride(o, `override #${i + 1}`, fail));
   const types = inferElemTypes(graph);
@@ -222,8 +222,9 @@ export function applyOverrides(
     entry.dtype = dtype;
   }
 
-  const makeFloat = (value: Value) => {
-    const dtype = sourceDtype(value) ?? template.activation;
+  // `inherited`: the dtype of the source a sharer shared, which is gone from `activations` by the time it is read.
+  const makeFloat = (value: Value, inherited?: ActivationDtype) => {
+    const dtype = sourceDtype(value) ?? inherited ?? template.activation;
     activations.delete(value);
     plan.highPrecision.delete(value);
     plan.float.add(value);
@@ -234,7 +235,7 @@ export function applyOverrides(
         delete entry.shareWith;
         entry.dtype = own;
       } else {
-        makeFloat(entry.value);
+        makeFloat(entry.value, dtype);
       }
     }
     const gemmUses = value.uses().filter((use) => readsAsGemmActivation(use, groupOf));

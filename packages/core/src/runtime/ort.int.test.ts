@@ -63,4 +63,17 @@ describe('onnxruntime helpers', () => {
     );
     await releaseSession(session);
   });
+
+  it('a feed whose data does not fill its shape → QK_RUNTIME naming the input and the model', async () => {
+    const session = await createSession(scaleModel(), { threads: 1, name: 'scale.onnx' });
+    try {
+      const short: NpyArray = { dtype: 'float32', shape: [2, 3], data: new Float32Array(5) };
+      const error = await runSession(session, new Map([['x', short]])).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(QuantkitError);
+      expect(error).toMatchObject({ code: 'QK_RUNTIME' });
+      expect((error as QuantkitError).message).toMatch(/input 'x' of scale\.onnx/);
+    } finally {
+      await releaseSession(session);
+    }
+  });
 });

@@ -75,7 +75,9 @@ export async function createSession(model: Model | Uint8Array, options: SessionO
   const name = modelName(model, options.name);
   const threads = options.threads ?? availableParallelism();
   if (!Number.isSafeInteger(threads) || threads < 1) {
-    throw new QuantkitError('QK_USAGE', `The number of threads must be a positive integer, got ${threads}`);
+    throw new QuantkitError('QK_USAGE', `The number of threads must be a positive integer, got ${threads}.`, {
+      hint: 'Give `threads` as 1 or more, or leave it out to use every core.',
+    });
   }
   const bytes = model instanceof Model ? encodeModel(model) : model;
   let inner: InferenceSession;
@@ -139,7 +141,17 @@ export async function runSession(
   outputNames: readonly string[] = session.outputNames,
 ): Promise<Map<string, OutputTensor>> {
   const ortFeeds: Record<string, OrtTensor> = {};
-  for (const [name, array] of feeds) ortFeeds[name] = toOrtTensor(session.ort, array);
+  for (const [name, array] of feeds) {
+    try {
+      ortFeeds[name] = toOrtTensor(session.ort, array);
+    } catch (cause) {
+      throw runtimeError(
+        `onnxruntime cannot take the data of input '${name}' of ${session.name}`,
+        cause,
+        `Give '${name}' a supported dtype and exactly as many elements as its shape [${array.shape.join(', ')}] holds.`,
+      );
+    }
+  }
   let results: InferenceSession.ReturnType;
   try {
     results = await session.inner.run(ortFeeds, outputNames as string[]);
