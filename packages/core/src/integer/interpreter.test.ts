@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { NpyArray } from '../data/npy.js';
-import { QuantkitError } from '../errors/quantkit-error.js';
 import { DataType } from '../ir/dtype.js';
 import { Tensor } from '../ir/tensor.js';
 import { IntegerGraphBuilder } from './integer-builder.js';
 import { interpret } from './interpreter.js';
 import { encodeMultipliers } from './requant.js';
+import { codeOf } from '../testing/error-of.js';
 
 function run(b: IntegerGraphBuilder, feeds: Record<string, NpyArray>): Map<string, NpyArray> {
   return interpret(b.model(), new Map(Object.entries(feeds)));
@@ -19,15 +19,6 @@ function only(b: IntegerGraphBuilder, feeds: Record<string, NpyArray>): NpyArray
 const i8 = (data: number[], shape: number[]): NpyArray => ({ dtype: 'int8', shape, data: Int8Array.from(data) });
 const i16 = (data: number[], shape: number[]): NpyArray => ({ dtype: 'int16', shape, data: Int16Array.from(data) });
 const f32 = (data: number[], shape: number[]): NpyArray => ({ dtype: 'float32', shape, data: Float32Array.from(data) });
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof QuantkitError ? error.code : `not a QuantkitError: ${String(error)}`;
-  }
-  return undefined;
-}
 
 describe('interpret: Quantize / Dequantize', () => {
   it('quantizes half to even by default and floor(v + 0.5) with rounding bpu, saturating', () => {

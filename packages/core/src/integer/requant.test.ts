@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { Xoshiro128 } from '../data/random.js';
-import { QuantkitError } from '../errors/quantkit-error.js';
 import { MAX_SHIFT } from './integer-ops.js';
 import {
   checkEncoding,
@@ -12,6 +11,7 @@ import {
   rescaleTensor,
   roundedProduct,
 } from './requant.js';
+import { codeOf } from '../testing/error-of.js';
 
 /** floor((acc · m + 2^(s−1)) / 2^s) in BigInt: the spec, independent of the float64 reasoning. */
 function reference(acc: number, m: number, s: number): number {
@@ -20,15 +20,6 @@ function reference(acc: number, m: number, s: number): number {
   const q = numerator / divisor;
   // BigInt division truncates toward zero; step down for a negative inexact quotient.
   return Number(numerator < 0n && q * divisor !== numerator ? q - 1n : q);
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return error instanceof QuantkitError ? error.code : 'not a QuantkitError';
-  }
-  return undefined;
 }
 
 describe('encodeMultiplier', () => {

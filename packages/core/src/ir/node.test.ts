@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { isQuantkitError } from '../errors/quantkit-error.js';
 import { Attribute, AttributeType } from './attribute.js';
 import { Graph } from './graph.js';
 import { Node } from './node.js';
 import { Value } from './value.js';
+import { codeOf } from '../testing/error-of.js';
 
 /** The uses of `value` as `name:index` strings, sorted, for compact assertions. */
 function usesOf(value: Value): string[] {
@@ -11,15 +11,6 @@ function usesOf(value: Value): string[] {
     .uses()
     .map(({ node, index }) => `${node.name}:${index}`)
     .sort();
-}
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return isQuantkitError(error) ? error.code : 'not a QuantkitError';
-  }
-  return undefined;
 }
 
 describe('Node inputs keep def-use right', () => {

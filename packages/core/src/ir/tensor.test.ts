@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { isQuantkitError } from '../errors/quantkit-error.js';
 import { DataType } from './dtype.js';
 import { Tensor } from './tensor.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return isQuantkitError(error) ? error.code : 'not a QuantkitError';
-  }
-  return undefined;
-}
+import { codeOf } from '../testing/error-of.js';
 
 describe('Tensor.fromArray', () => {
   it('takes the dtype from the array and copies the dims', () => {

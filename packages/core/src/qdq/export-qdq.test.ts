@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isQuantkitError } from '../errors/quantkit-error.js';
 import { GraphBuilder } from '../ir/builder.js';
 import { DataType } from '../ir/dtype.js';
 import type { Model } from '../ir/model.js';
@@ -12,15 +11,7 @@ import { MIN_SCALE, roundHalfEven, scaleFromAmax } from '../quant/numerics.js';
 import type { QParams } from '../quant/observer.js';
 import { attachPlan, gemmGroup, nodeNamed, qparamsFromAmax, quant } from './__fixtures__/plans.js';
 import { exportQdq } from './export-qdq.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return isQuantkitError(error) ? error.code : `not a QuantkitError: ${String(error)}`;
-  }
-  return undefined;
-}
+import { codeOf } from '../testing/error-of.js';
 
 function ops(model: Model): string[] {
   return model.graph.nodes().map((n) => n.opType);

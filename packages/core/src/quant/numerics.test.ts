@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { isQuantkitError } from '../errors/quantkit-error.js';
 import {
   absMaxPerChannel,
   absMaxPerTensor,
@@ -15,15 +14,7 @@ import {
   roundHalfEven,
   scaleFromAmax,
 } from './numerics.js';
-
-function codeOf(fn: () => unknown): string | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return isQuantkitError(error) ? error.code : 'not a QuantkitError';
-  }
-  return undefined;
-}
+import { codeOf } from '../testing/error-of.js';
 
 describe('roundHalfEven', () => {
   it('rounds .5 boundaries to the even neighbour', () => {

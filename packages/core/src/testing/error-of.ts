@@ -10,3 +10,13 @@ export function errorOf(fn: () => unknown): QuantkitError {
   }
   throw new Error('expected a QuantkitError');
 }
+
+/** For tests: the code of the QuantkitError `fn` throws, 'not a QuantkitError' for anything else, or undefined. */
+export function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return isQuantkitError(error) ? error.code : 'not a QuantkitError';
+  }
+  return undefined;
+}
