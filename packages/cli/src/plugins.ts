@@ -17,6 +17,7 @@ import {
 /** The official plugins, loaded by default when they are installed. */
 export const OFFICIAL_PLUGINS = [
   '@quantkit/observers',
+  '@quantkit/passes-canonicalize',
   '@quantkit/passes-output-precision',
   '@quantkit/march-nash-m',
   '@quantkit/march-nash-h',

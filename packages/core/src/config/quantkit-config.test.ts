@@ -69,7 +69,7 @@ describe('parseQuantkitConfig', () => {
     [{ observer: 7 }, '`observer` must be an observer kind'],
     [{ observer: { averagingConstant: 0.1 } }, '`observer` must be an observer kind'],
     [{ pipeline: [] }, '`pipeline` must be an object'],
-    [{ pipeline: { calibrate: [] } }, 'unknown key `pipeline.calibrate` (phases: prepare, convert)'],
+    [{ pipeline: { calibrate: [] } }, 'unknown key `pipeline.calibrate` (phases: canonicalize, prepare, convert)'],
     [{ pipeline: { prepare: {} } }, '`pipeline.prepare` must be an array'],
     [{ pipeline: { prepare: [{ drop: 'a' }, { insert: 'b' }] } }, '`pipeline.prepare[1]` must be one of'],
     [{ pipeline: { prepare: [{ insert: 'b', after: 'a', before: 'c' }] } }, '`pipeline.prepare[0]` must be one of'],

@@ -1,9 +1,13 @@
 import type { Model } from '../ir/model.js';
 
-/** Where a pass runs: `prepare` works on the float model before calibration, `convert` on the QDQ model. */
-export type Phase = 'prepare' | 'convert';
+/**
+ * Where a pass runs, in this order: `canonicalize` rewrites the float graph into what the hardware runs without
+ * changing its float function; `prepare` decides the quantization plan on it before calibration; `convert` works
+ * on the QDQ model.
+ */
+export type Phase = 'canonicalize' | 'prepare' | 'convert';
 
-export const PHASES: readonly Phase[] = ['prepare', 'convert'];
+export const PHASES: readonly Phase[] = ['canonicalize', 'prepare', 'convert'];
 
 export interface PassInfo {
   /** Unique, kebab-case; used in pipelines, configs and error messages. */

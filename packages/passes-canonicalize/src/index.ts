@@ -1,0 +1,1 @@
+export { canonicalizePasses, canonicalizePlugin } from './plugin.js';

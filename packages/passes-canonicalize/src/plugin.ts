@@ -1,0 +1,17 @@
+import { createRequire } from 'node:module';
+import { ContainerModule, PASS, type Pass, type QuantkitPlugin } from '@quantkit/core';
+
+// From src/ in tests and from dist/ when bundled, the package.json is one folder up.
+const require = createRequire(import.meta.url);
+const { name, version } = require('../package.json') as { name: string; version: string };
+
+/** Every pass of this package, all of the canonicalize phase, in their default order. */
+export const canonicalizePasses: readonly Pass[] = [];
+
+export const canonicalizePlugin: QuantkitPlugin = {
+  name,
+  version,
+  module: new ContainerModule(({ bind }) => {
+    for (const pass of canonicalizePasses) bind(PASS).toConstantValue(pass);
+  }),
+};

@@ -1,0 +1,2 @@
+import { packageConfig } from '../../tools/tsup-config.js';
+export default packageConfig();
