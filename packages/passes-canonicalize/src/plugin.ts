@@ -1,12 +1,16 @@
 import { createRequire } from 'node:module';
 import { ContainerModule, PASS, type Pass, type QuantkitPlugin } from '@quantkit/core';
+import { foldAffine } from './fold-affine.js';
+import { foldBatchnorm } from './fold-batchnorm.js';
+import { fuseActivationPatterns } from './fuse-activation-patterns.js';
+import { raiseOpset } from './raise-opset.js';
 
 // From src/ in tests and from dist/ when bundled, the package.json is one folder up.
 const require = createRequire(import.meta.url);
 const { name, version } = require('../package.json') as { name: string; version: string };
 
 /** Every pass of this package, all of the canonicalize phase, in their default order. */
-export const canonicalizePasses: readonly Pass[] = [];
+export const canonicalizePasses: readonly Pass[] = [raiseOpset, foldBatchnorm, fuseActivationPatterns, foldAffine];
 
 export const canonicalizePlugin: QuantkitPlugin = {
   name,
