@@ -47,7 +47,9 @@ export const fuseActivationPatterns: Pass = {
     const graph = model.graph;
     const opset = model.opset;
     let modified = false;
-    for (const node of graph.nodes()) {
+    // Consumers first: a pattern is met at its last node before any smaller pattern inside it (a LayerNorm's
+    // Add before the Div that ends a LayerNorm without scale and bias).
+    for (const node of graph.nodes().reverse()) {
       if (node.graph !== graph) continue;
       for (const matcher of MATCHERS) {
         const match = matcher(node);
