@@ -1,4 +1,4 @@
-import { cloneModel, encodeModel, type Model } from '@quantkit/core';
+import { encodeModel, type Model } from '@quantkit/core';
 
 export type Feeds = Record<string, { dims: number[]; data: Float32Array }>;
 
@@ -43,5 +43,3 @@ export function opHistogram(model: Model): Record<string, number> {
   for (const node of model.graph) histogram[node.opType] = (histogram[node.opType] ?? 0) + 1;
   return histogram;
 }
-
-export { cloneModel };
