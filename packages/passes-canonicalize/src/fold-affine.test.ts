@@ -46,6 +46,23 @@ describe('fold-affine', () => {
     expect(w[(3 * 2 + 1) * 9]).toBeCloseTo(wave(72, 5)[(3 * 2 + 1) * 9]! * scale[3]!, 6);
   });
 
+  it('3. Add before a Gemm (transB): b·Bᵀ joins C', async () => {
+    const { model } = await folded('addBeforeGemm');
+    expect(opTypes(model)).toEqual(['Gemm']);
+    const w0 = wave(20, 5);
+    const b = wave(5, 9);
+    const expected = wave(4, 6)[2]! + [0, 1, 2, 3, 4].reduce((sum, k) => sum + w0[2 * 5 + k]! * b[k]!, 0);
+    expect(constantTensor(model.graph.nodes()[0]!.input(2))!.toFloat32()[2]).toBeCloseTo(expected, 5);
+  });
+
+  it('2. Mul before a grouped ConvTranspose scales axis 0 of its weight (its input channels)', async () => {
+    const { model } = await folded('mulBeforeConvTranspose');
+    expect(opTypes(model)).toEqual(['ConvTranspose']);
+    const w = constantTensor(model.graph.nodes()[0]!.input(1))!.toFloat32();
+    // weight [4, 3, 2, 2]: element (ci=3, j=1, 0, 0).
+    expect(w[(3 * 3 + 1) * 4]).toBeCloseTo(wave(48, 5)[(3 * 3 + 1) * 4]! * scale[3]!, 6);
+  });
+
   it('4. Mul → Add before a padded Conv becomes one BatchNormalization(scale, B, mean 0, var 1, epsilon 0)', async () => {
     const { model } = await folded('affineThenPaddedConv');
     expect(opTypes(model)).toEqual(['Relu', 'BatchNormalization', 'Conv']);

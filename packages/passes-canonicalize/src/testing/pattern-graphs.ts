@@ -262,6 +262,24 @@ export const PATTERNS = {
     const [scaled] = g.b.node('Mul', [g.x, g.constant('s', wave(C, 8, 1), [1, C, 1, 1])], { name: 'mul' });
     return g.finish(conv(g, scaled!, { group: 2 }));
   },
+  addBeforeGemm: () => {
+    const g = imageGraph([3, 5]);
+    const [shifted] = g.b.node('Add', [g.x, g.constant('shift', wave(5, 9), [5])], { name: 'add' });
+    const [y] = g.b.node('Gemm', [shifted, g.constant('gw', wave(4 * 5, 5), [4, 5]), g.constant('gc', wave(4, 6), [4])], {
+      name: 'gemm',
+      attributes: { transB: 1 },
+    });
+    return g.finish(y!);
+  },
+  mulBeforeConvTranspose: () => {
+    const g = imageGraph();
+    const [scaled] = g.b.node('Mul', [g.x, g.constant('s', wave(C, 8, 1), [C, 1, 1])], { name: 'mul' });
+    const [y] = g.b.node('ConvTranspose', [scaled, g.constant('wt', wave(C * 3 * 4, 5), [C, 3, 2, 2])], {
+      name: 'deconv',
+      attributes: { kernel_shape: [2, 2], strides: [2, 2], group: 2 },
+    });
+    return g.finish(y!);
+  },
   loneAdd: () => {
     const g = imageGraph();
     const [r] = g.b.node('Relu', [g.x]);
