@@ -1,12 +1,15 @@
 import { createRequire } from 'node:module';
 import { ContainerModule, PASS, type Pass, type QuantkitPlugin } from '@quantkit/core';
+import { constantToInitializer } from './constant-to-initializer.js';
+import { eliminateIdentity } from './eliminate-identity.js';
+import { foldConstants } from './fold-constants.js';
 
 // From src/ in tests and from dist/ when bundled, the package.json is one folder up.
 const require = createRequire(import.meta.url);
 const { name, version } = require('../package.json') as { name: string; version: string };
 
 /** Every pass of this package, all of the canonicalize phase, in their default order. */
-export const canonicalizePasses: readonly Pass[] = [];
+export const canonicalizePasses: readonly Pass[] = [constantToInitializer, eliminateIdentity, foldConstants];
 
 export const canonicalizePlugin: QuantkitPlugin = {
   name,

@@ -1,0 +1,3 @@
+export * from './canonicalize.js';
+export * from './input-shapes.js';
+export * from './op-histogram.js';
