@@ -54,7 +54,7 @@ export function registerQuantize(program: Command, io: Io): void {
       );
       const context = await loadContext(flags, io);
       if (flags.printPipeline) {
-        printPipelines(context, ['prepare', 'convert'], io, flags.json === true, flags.march);
+        printPipelines(context, ['canonicalize', 'prepare', 'convert'], io, flags.json === true, flags.march);
         return;
       }
       refuseOutputFolderClash(flags.out);

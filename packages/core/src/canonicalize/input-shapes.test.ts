@@ -4,7 +4,7 @@ import { DataType } from '../ir/dtype.js';
 import { Tensor } from '../ir/tensor.js';
 import { tensorShape } from '../ir/type-info.js';
 import { errorOf } from '../testing/error-of.js';
-import { fixInputShapes, parseInputShape, resolveInputShapes } from './input-shapes.js';
+import { applyInputShapes, fixInputShapes, parseInputShape, resolveInputShapes } from './input-shapes.js';
 
 function model() {
   const b = new GraphBuilder();
@@ -61,5 +61,14 @@ describe('fixInputShapes', () => {
     expect(fixInputShapes(m, shapes)).toBe(true);
     expect(tensorShape(m.graph.inputs[0]!.type)).toEqual([1, 3, 8, 8]);
     expect(fixInputShapes(m, shapes)).toBe(false);
+  });
+});
+
+describe('applyInputShapes', () => {
+  it('fixes only the given inputs, in place, after the same checks', () => {
+    const m = model();
+    expect(applyInputShapes(m, [{ name: 'x', dims: [1, 3, 4, 4] }])).toEqual({ x: { shape: [1, 3, 4, 4], from: '--input-shape' } });
+    expect(tensorShape(m.graph.inputs[0]!.type)).toEqual([1, 3, 4, 4]);
+    expect(errorOf(() => applyInputShapes(model(), [{ name: 'x', dims: [1] }])).code).toBe('QK_INPUT_SHAPE');
   });
 });

@@ -109,3 +109,14 @@ export function fixInputShapes(model: Model, shapes: ResolvedInputShapes): boole
   }
   return changed;
 }
+
+/**
+ * Checks `given` against the model and fixes those inputs' shapes in place — for the verbs that run a model they
+ * do not write (perf, compare). Returns the shapes given.
+ */
+export function applyInputShapes(model: Model, given: readonly InputShape[]): ResolvedInputShapes {
+  const resolved = resolveInputShapes(model, given);
+  const chosen = Object.fromEntries(Object.entries(resolved).filter(([, r]) => r.from === FLAG));
+  fixInputShapes(model, chosen);
+  return chosen;
+}
