@@ -142,6 +142,13 @@ export async function flowOptions(model: string, flags: CalibrateFlags, io: Io, 
   };
 }
 
+/** One line on what canonicalize did: node counts and the input shapes used. */
+export function formatCanonicalizeLine(report: Pick<CalibrateReport, 'canonicalize'>): string {
+  const { nodes, inputShapes } = report.canonicalize;
+  const shapes = Object.entries(inputShapes).map(([name, s]) => `${name} ${s.shape.join('x')} (from ${s.from})`);
+  return `canonicalize: ${nodes.before} → ${nodes.after} nodes; input shapes ${shapes.join(', ') || 'not fixed'}\n`;
+}
+
 export function formatMetricsTable(report: Pick<CalibrateReport, 'outputs' | 'layers'>, title: string): string {
   const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
   const rows = [['output', 'SQNR dB', 'cosine', 'max abs', 'mean abs', 'weight-only SQNR dB']];
@@ -193,6 +200,7 @@ export function registerCalibrate(program: Command, io: Io): void {
       writeFileAtomic(path.join(out, 'report.json'), reportText);
       if (flags.json) io.stdout(reportText);
       else {
+        io.stdout(formatCanonicalizeLine(result.report));
         io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx against the float model (${result.report.measuredOn})`));
         io.stdout(`\nwrote calib.json, qat.onnx, report.json to ${out}\n`);
       }
