@@ -79,7 +79,7 @@ async function runShapes(model: Model, march: March, options: PerfOptions, flags
   if (feeds === undefined) {
     io.stderr(
       `warning: no shape for ${unknown.length} op(s) (${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ', …' : ''}); they count in no total. ` +
-        'Give --input <sample.npy|npz> to run the model once for its shapes.\n',
+        'Give --input <sample.npy|npz> to run the model once for its shapes, or --input-shape NAME=DIMS to fix symbolic dims.\n',
     );
     return undefined;
   }
