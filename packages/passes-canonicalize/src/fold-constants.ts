@@ -1,6 +1,7 @@
 import { constantTensor, inferShapes, type Model, type Node, type Pass, type PassContext, type PassResult, type Value } from '@quantkit/core';
 import { elementCount, fromTensor, toTensor, type ConstantValue } from './constant-value.js';
 import { EVALUATORS, NotFoldable } from './evaluate-op.js';
+import { runShapes } from './run-shapes.js';
 import { dropIfDead, outputToInitializer } from './to-initializer.js';
 
 /** A folded result larger than this, and larger than the constants it came from, stays computed (file size). */
@@ -27,6 +28,9 @@ const isStandard = (node: Node) => node.domain === '' || node.domain === 'ai.onn
  *    them before this pass): folded from that shape, whatever the value's data.
  * 3. Chains fold in one run: a folded output counts as constant for the nodes after it; Shape nodes whose input
  *    shape is known only once earlier folds gave a Reshape / Resize its constant argument fold in a later sweep.
+ *    When static inference (core's inferShapes) has no rule for an op on the way, one onnxruntime run on zeros
+ *    gives the shapes, trusted only for values whose shape the input shapes decide (no NonZero / TopK / … and
+ *    only constant shape arguments on the way to them).
  * 4. A node whose evaluation is not exact or not supported (a division of integers by zero, float16 data, an
  *    out-of-range index) is left alone.
  * 5. A result that would grow the model (more than MAX_GROWN_ELEMENTS elements and more than its constant
@@ -42,16 +46,19 @@ export const foldConstants: Pass = {
     summary: 'evaluates Shape / Gather / Cast / Concat / Slice / Reshape / arithmetic … over constants and static shapes',
     after: ['raise-opset', 'constant-to-initializer', 'eliminate-identity'],
   },
-  run(model: Model, context: PassContext): PassResult {
+  async run(model: Model, context: PassContext): Promise<PassResult> {
     const { graph } = model;
     const usedInitializers = [...graph.initializers.values()].filter((v) => v.useCount > 0);
     let modified = false;
+    let fromRun: Map<Value, number[]> | undefined;
     for (let sweep = 0; sweep < 16; sweep++) {
-      const shapes = inferShapes(graph);
+      const shapes: Map<Value, readonly number[]> = inferShapes(graph);
+      const waitingOn = () => graph.nodes().filter((n) => SHAPE_READERS.has(n.opType) && isStandard(n) && n.inputs[0] && !shapes.has(n.inputs[0]));
+      if (waitingOn().length > 0 && fromRun === undefined) fromRun = (await shapesFromRun(model, context)) ?? new Map();
+      for (const [value, shape] of fromRun ?? []) if (!shapes.has(value)) shapes.set(value, shape);
       const folded = foldSweep(model, shapes, context);
       modified ||= folded > 0;
-      const waiting = graph.nodes().some((n) => SHAPE_READERS.has(n.opType) && isStandard(n) && !shapes.has(n.inputs[0]!));
-      if (folded === 0 || !waiting) break;
+      if (folded === 0 || waitingOn().length === 0) break;
     }
     for (const node of graph.nodes().reverse()) if (isStandard(node) && dropIfDead(node)) modified = true;
     for (const value of usedInitializers) {
@@ -62,6 +69,15 @@ export const foldConstants: Pass = {
     return { model, modified };
   },
 };
+
+async function shapesFromRun(model: Model, context: PassContext): Promise<Map<Value, number[]> | undefined> {
+  try {
+    return await runShapes(model);
+  } catch (error) {
+    context.diagnose({ level: 'info', message: `no shapes from an onnxruntime run on zeros: ${(error as Error).message}` });
+    return undefined;
+  }
+}
 
 function constantOf(value: Value | undefined): ConstantValue | undefined {
   if (value === undefined || value.name === '') return undefined;
