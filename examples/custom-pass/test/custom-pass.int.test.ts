@@ -69,7 +69,7 @@ describe('examples/custom-pass through quantkit.config.json', () => {
   it('--print-pipeline shows it after the official prepare passes', () => {
     const result = quantkit(project, 'calibrate', modelFile, '--random', '2', '--out', path.join(work, 'unused'), '--print-pipeline', '--json');
     expect(result.code, result.stderr).toBe(0);
-    const prepare = JSON.parse(result.stdout).phases[0];
+    const prepare = JSON.parse(result.stdout).phases.find((p: { phase: string }) => p.phase === 'prepare');
     expect(prepare.phase).toBe('prepare');
     expect(prepare.passes.map((p: { name: string }) => p.name)).toEqual(['high-precision-output', 'reused-output-rescale', 'int16-into-softmax']);
     expect(prepare.passes[2].plugin).toBe('@quantkit-examples/custom-pass');

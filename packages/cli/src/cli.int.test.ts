@@ -182,10 +182,11 @@ describe('help for every verb', () => {
 
   it('each verb documents the options it takes', () => {
     const expected: Record<string, string[]> = {
-      inspect: ['--json'],
-      calibrate: ['--calib', '--random', '--seed', '--template', '--observer', '--reused-outputs', '--config', '--plugin', '--workers', '--shard', '--from-calib', '--out', '--print-pipeline', '--json'],
+      inspect: ['--input-shape', '--config', '--plugin', '--json'],
+      canonicalize: ['--input-shape', '--config', '--plugin', '--out', '--print-pipeline', '--json'],
+      calibrate: ['--calib', '--random', '--seed', '--template', '--observer', '--reused-outputs', '--input-shape', '--config', '--plugin', '--workers', '--shard', '--from-calib', '--out', '--print-pipeline', '--json'],
       'merge-calib': ['--out', '--config', '--plugin'],
-      compare: ['--calib', '--random', '--seed', '--json'],
+      compare: ['--calib', '--random', '--seed', '--input-shape', '--json'],
       plugins: ['--config', '--plugin', '--json'],
     };
     for (const [verb, flags] of Object.entries(expected)) {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import type { CalibrationSpec } from '@quantkit/core';
+import { parseInputShape, type CalibrationSpec, type InputShape } from '@quantkit/core';
 
 export function positiveInt(what: string) {
   return (text: string): number => {
@@ -38,3 +38,14 @@ export function dataSpec(options: { calib?: string; random?: number; seed?: numb
   const isDir = fs.existsSync(options.calib) && fs.statSync(options.calib).isDirectory();
   return { kind: isDir ? 'dir' : 'file', path: options.calib };
 }
+
+/** One `--input-shape name=1x3x160x160` (repeatable): collects them in order. Dims are checked against the model. */
+export function inputShape(text: string, previous: InputShape[] = []): InputShape[] {
+  try {
+    return [...previous, parseInputShape(text)];
+  } catch (error) {
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+export const INPUT_SHAPE_HELP = 'fix the shape of a model input, e.g. x=1x3x160x160 (repeatable; default: the first sample fixes symbolic dims)';

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCalibrate, registerMergeCalib } from './commands/calibrate.js';
+import { registerCanonicalize } from './commands/canonicalize.js';
 import { registerCompare } from './commands/compare.js';
 import { registerConvert } from './commands/convert.js';
 import { registerInspect } from './commands/inspect.js';
@@ -20,6 +21,7 @@ export function buildProgram(io: Io): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   registerInspect(program, io);
+  registerCanonicalize(program, io);
   registerCalibrate(program, io);
   registerMergeCalib(program, io);
   registerPerf(program, io);

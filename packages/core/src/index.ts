@@ -34,6 +34,7 @@ export * from './runtime/index.js';
 export * from './calibrate/index.js';
 export * from './metrics/index.js';
 export * from './qdq/index.js';
+export * from './canonicalize/index.js';
 export * from './flow/index.js';
 export * from './integer/index.js';
 export * from './convert/index.js';

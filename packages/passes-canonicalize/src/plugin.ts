@@ -1,7 +1,10 @@
 import { createRequire } from 'node:module';
 import { ContainerModule, PASS, type Pass, type QuantkitPlugin } from '@quantkit/core';
+import { constantToInitializer } from './constant-to-initializer.js';
+import { eliminateIdentity } from './eliminate-identity.js';
 import { foldAffine } from './fold-affine.js';
 import { foldBatchnorm } from './fold-batchnorm.js';
+import { foldConstants } from './fold-constants.js';
 import { fuseActivationPatterns } from './fuse-activation-patterns.js';
 import { raiseOpset } from './raise-opset.js';
 
@@ -10,7 +13,15 @@ const require = createRequire(import.meta.url);
 const { name, version } = require('../package.json') as { name: string; version: string };
 
 /** Every pass of this package, all of the canonicalize phase, in their default order. */
-export const canonicalizePasses: readonly Pass[] = [raiseOpset, foldBatchnorm, fuseActivationPatterns, foldAffine];
+export const canonicalizePasses: readonly Pass[] = [
+  raiseOpset,
+  constantToInitializer,
+  eliminateIdentity,
+  foldConstants,
+  foldBatchnorm,
+  fuseActivationPatterns,
+  foldAffine,
+];
 
 export const canonicalizePlugin: QuantkitPlugin = {
   name,

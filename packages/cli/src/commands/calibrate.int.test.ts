@@ -206,13 +206,13 @@ describe('quantkit.config.json', () => {
     expect(qat.graph.outputs.find((v) => v.name === 'y')!.producer()?.opType).toBe('DequantizeLinear');
   });
 
-  it('--print-pipeline --json lists the prepare phase with each pass and its plugin', () => {
+  it('--print-pipeline --json lists the canonicalize and prepare phases with each pass and its plugin', () => {
     const result = quantkit('calibrate', reuse, '--out', outDir('never'), '--print-pipeline', '--json');
     expect(result.code, result.stderr).toBe(0);
     const listing = JSON.parse(result.stdout);
     expect(listing.config).toBeNull();
-    expect(listing.phases.map((p: { phase: string }) => p.phase)).toEqual(['prepare']);
-    expect(listing.phases[0].passes).toEqual([
+    expect(listing.phases.map((p: { phase: string }) => p.phase)).toEqual(['canonicalize', 'prepare']);
+    expect(listing.phases[1].passes).toEqual([
       expect.objectContaining({ name: 'high-precision-output', plugin: '@quantkit/passes-output-precision' }),
       expect.objectContaining({ name: 'reused-output-rescale', plugin: '@quantkit/passes-output-precision' }),
     ]);

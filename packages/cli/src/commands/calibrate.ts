@@ -13,11 +13,12 @@ import {
   writeFileAtomic,
   type CalibrateModelOptions,
   type CalibrateReport,
+  type InputShape,
 } from '@quantkit/core';
 import { Option, type Command } from 'commander';
 import { table, type Io } from '../output.js';
 import { loadContext, pluginOptions, type CliContext } from '../context.js';
-import { dataSpec, integer, positiveInt, shard, UsageError } from '../options.js';
+import { dataSpec, INPUT_SHAPE_HELP, inputShape, integer, positiveInt, shard, UsageError } from '../options.js';
 import { makeOutputFolder, refuseOutputFolderClash, refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
 import { progressBar } from '../progress.js';
@@ -38,6 +39,7 @@ export interface CalibrateFlags {
   out: string;
   json?: boolean;
   printPipeline?: boolean;
+  inputShape?: InputShape[];
 }
 
 /** Adds the options `calibrate` and `quantize` share. */
@@ -54,6 +56,7 @@ export function calibrationOptions(command: Command): Command {
         'quantize',
       ]),
     )
+    .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, inputShape)
     .option('--workers <n>', 'calibrate in N worker threads', positiveInt('--workers'))
     .option('--from-calib <file>', 'use the observer states of a calib.json (e.g. from merge-calib) instead of calibrating');
   return pluginOptions(command)
@@ -127,6 +130,8 @@ export async function flowOptions(model: string, flags: CalibrateFlags, io: Io, 
     overrides: config.overrides,
     configText: config.text,
     pipeline: ctx.pipeline('prepare'),
+    canonicalizePipeline: ctx.pipeline('canonicalize'),
+    inputShapes: flags.inputShape,
     workers: flags.workers,
     calibration: flags.fromCalib ? await readCalibFile(flags.fromCalib) : undefined,
     version,
@@ -135,6 +140,13 @@ export async function flowOptions(model: string, flags: CalibrateFlags, io: Io, 
       if (e.done === e.total) bar.end();
     },
   };
+}
+
+/** One line on what canonicalize did: node counts and the input shapes used. */
+export function formatCanonicalizeLine(report: Pick<CalibrateReport, 'canonicalize'>): string {
+  const { nodes, inputShapes } = report.canonicalize;
+  const shapes = Object.entries(inputShapes).map(([name, s]) => `${name} ${s.shape.join('x')} (from ${s.from})`);
+  return `canonicalize: ${nodes.before} → ${nodes.after} nodes; input shapes ${shapes.join(', ') || 'not fixed'}\n`;
 }
 
 export function formatMetricsTable(report: Pick<CalibrateReport, 'outputs' | 'layers'>, title: string): string {
@@ -166,7 +178,7 @@ export function registerCalibrate(program: Command, io: Io): void {
       );
       const context = await loadContext(flags, io);
       if (flags.printPipeline) {
-        printPipelines(context, ['prepare'], io, flags.json === true);
+        printPipelines(context, ['canonicalize', 'prepare'], io, flags.json === true);
         return;
       }
       const out = flags.out;
@@ -188,6 +200,7 @@ export function registerCalibrate(program: Command, io: Io): void {
       writeFileAtomic(path.join(out, 'report.json'), reportText);
       if (flags.json) io.stdout(reportText);
       else {
+        io.stdout(formatCanonicalizeLine(result.report));
         io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx against the float model (${result.report.measuredOn})`));
         io.stdout(`\nwrote calib.json, qat.onnx, report.json to ${out}\n`);
       }

@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { compare, loadModel, type CompareReport } from '@quantkit/core';
+import { applyInputShapes, compare, loadModel, type CompareReport, type InputShape } from '@quantkit/core';
 import type { Command } from 'commander';
-import { dataSpec, integer, positiveInt } from '../options.js';
+import { dataSpec, inputShape, integer, positiveInt } from '../options.js';
 import { table, type Io } from '../output.js';
 import { progressBar } from '../progress.js';
 
@@ -33,11 +33,14 @@ export function registerCompare(program: Command, io: Io): void {
     .option('--calib <path>', 'samples: a folder of .npy (single-input models) or .npz files, or one such file')
     .option('--random <n>', 'N seeded standard-normal samples instead', positiveInt('--random'))
     .option('--seed <n>', 'seed for --random', integer, 0)
+    .option('--input-shape <name=dims>', 'fix the shape of an input of both models, e.g. x=1x3x160x160 (repeatable)', inputShape)
     .option('--json', 'print the comparison as JSON on stdout')
-    .action(async (a: string, b: string, flags: { calib?: string; random?: number; seed?: number; json?: boolean }) => {
+    .action(async (a: string, b: string, flags: { calib?: string; random?: number; seed?: number; json?: boolean; inputShape?: InputShape[] }) => {
       const data = dataSpec(flags, fs);
+      const models = [loadModel(a), loadModel(b)] as const;
+      for (const model of models) applyInputShapes(model, flags.inputShape ?? []);
       const bar = progressBar(io, 'comparing');
-      const report = await compare(loadModel(a), loadModel(b), data, {
+      const report = await compare(models[0], models[1], data, {
         names: { reference: path.normalize(a), test: path.normalize(b) },
         onProgress: (e) => {
           bar.update(e.done, e.total, path.basename(e.sample));

@@ -22,9 +22,11 @@ import {
   type PerfOptions,
   type PerfReport,
   type Quantkit,
+  applyInputShapes,
+  type InputShape,
 } from '@quantkit/core';
 import type { Command } from 'commander';
-import { UsageError } from '../options.js';
+import { inputShape, UsageError } from '../options.js';
 import { table, type Io } from '../output.js';
 import { loadContext, pluginOptions, type CliContext } from '../context.js';
 
@@ -35,6 +37,7 @@ export interface PerfFlags {
   compare?: boolean;
   config?: string;
   input?: string;
+  inputShape?: InputShape[];
   plugin?: string[];
   json?: boolean;
 }
@@ -76,7 +79,7 @@ async function runShapes(model: Model, march: March, options: PerfOptions, flags
   if (feeds === undefined) {
     io.stderr(
       `warning: no shape for ${unknown.length} op(s) (${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ', …' : ''}); they count in no total. ` +
-        'Give --input <sample.npy|npz> to run the model once for its shapes.\n',
+        'Give --input <sample.npy|npz> to run the model once for its shapes, or --input-shape NAME=DIMS to fix symbolic dims.\n',
     );
     return undefined;
   }
@@ -183,6 +186,7 @@ export function registerPerf(program: Command, io: Io): void {
     .option('--chip <name>', 'chip of the march: nash-m J6M (default) or J6E; nash-h J6P (default) or J6H')
     .option('--compare', "nash-h: estimate the float-output and integer-conv conversions of a qat.onnx side by side")
     .option('--input <file>', 'one input sample (.npy, or .npz by input name) to run the model once when shapes cannot be inferred')
+    .option('--input-shape <name=dims>', 'fix the shape of a model input for shape inference and the random sample, e.g. x=1x3x160x160 (repeatable)', inputShape)
     .option('--json', 'print the report as JSON on stdout')
     .action(async (file: string, flags: PerfFlags) => {
       if (flags.compare && flags.integerConv) throw new UsageError('--compare already estimates both lowerings; drop --integer-conv');
@@ -209,6 +213,7 @@ export function registerPerf(program: Command, io: Io): void {
         });
       }
       const model = loadModel(file);
+      applyInputShapes(model, flags.inputShape ?? []);
       const kind = modelKind(model);
       const name = path.basename(file);
       if (kind === 'float') {

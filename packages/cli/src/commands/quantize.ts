@@ -5,7 +5,7 @@ import { table, type Io } from '../output.js';
 import { loadContext } from '../context.js';
 import { makeOutputFolder, refuseOutputFolderClash, refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
-import { calibrationOptions, flowOptions, formatMetricsTable, namingConfigFile, type CalibrateFlags } from './calibrate.js';
+import { calibrationOptions, flowOptions, formatCanonicalizeLine, formatMetricsTable, namingConfigFile, type CalibrateFlags } from './calibrate.js';
 
 interface QuantizeFlags extends CalibrateFlags {
   march: string;
@@ -54,7 +54,7 @@ export function registerQuantize(program: Command, io: Io): void {
       );
       const context = await loadContext(flags, io);
       if (flags.printPipeline) {
-        printPipelines(context, ['prepare', 'convert'], io, flags.json === true, flags.march);
+        printPipelines(context, ['canonicalize', 'prepare', 'convert'], io, flags.json === true, flags.march);
         return;
       }
       refuseOutputFolderClash(flags.out);
@@ -76,6 +76,7 @@ export function registerQuantize(program: Command, io: Io): void {
       writeFileAtomic(path.join(flags.out, 'report.json'), reportText);
       if (flags.json) io.stdout(reportText);
       else {
+        io.stdout(formatCanonicalizeLine(result.report));
         io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx (QDQ simulation) against the float model`));
         io.stdout('\n' + formatIntegerTable(result.report));
         io.stdout(`\nwrote calib.json, qat.onnx, quantized.onnx, report.json to ${flags.out}\n`);

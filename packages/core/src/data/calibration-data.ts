@@ -381,7 +381,7 @@ function randomSource(count: number, seed: number, inputs: readonly InputSpec[],
         `Random calibration data needs fixed shapes, but model input '${input.name}' has ${
           dim === undefined ? 'an unknown' : `symbolic dimension '${dim}' at`
         } axis ${axis}`,
-        'Pass real calibration data (a folder of .npy or .npz files) so the sizes are known.',
+        `Fix its sizes with --input-shape ${input.name}=${input.shape.map((d) => (typeof d === 'number' ? d : 'D')).join('x')}, or pass real calibration data (a folder of .npy or .npz files).`,
       );
     });
   });

@@ -1,7 +1,10 @@
 import fs from 'node:fs';
 import { calibrate, type CalibrationProgress } from '../calibrate/calibrate.js';
 import { qparamsFor, type CalibrationResult } from '../calibrate/calibration-result.js';
+import { canonicalize, type CanonicalizeResult, type CanonicalizeSummary } from '../canonicalize/canonicalize.js';
+import type { InputShape, ResolvedInputShapes } from '../canonicalize/input-shapes.js';
 import type { CalibrationSpec, Shard } from '../data/calibration-data.js';
+import { inputSpecs } from '../runtime/model-io.js';
 import { QuantkitError } from '../errors/quantkit-error.js';
 import type { Model } from '../ir/model.js';
 import type { QuantTemplate } from '../march/template.js';
@@ -33,6 +36,10 @@ export interface CalibrateModelOptions {
   configText?: string;
   /** The prepare-phase passes (from the loaded plugins). */
   pipeline?: Pipeline;
+  /** The canonicalize-phase passes (from the loaded plugins), run on the float model before prepare. */
+  canonicalizePipeline?: Pipeline;
+  /** `--input-shape` values: fixed input shapes for --random, shape inference and folding. */
+  inputShapes?: readonly InputShape[];
   workers?: number;
   /** Use these observer states (a merged calib.json) instead of calibrating. */
   calibration?: CalibrationResult;
@@ -57,6 +64,8 @@ export interface CalibrateReport {
   outputs: Record<string, OutputMetrics>;
   layers: LayerMetrics[];
   diagnostics: PassDiagnostic[];
+  /** What the canonicalize phase did, and the input shapes the model was measured and quantized with. */
+  canonicalize: CanonicalizeSummary & { inputShapes: ResolvedInputShapes; diagnostics: PassDiagnostic[] };
 }
 
 export interface CalibrateModelResult {
@@ -81,8 +90,29 @@ function readModel(file: string): { bytes: Buffer; model: Model } {
   return { bytes, model: decodeModel(bytes, { file }) };
 }
 
+/**
+ * The canonicalize phase of a flow. Input shapes come from `inputShapes`; when the phase has passes, the first
+ * calibration sample fixes the symbolic dims no flag fixes (folding needs static shapes).
+ */
+export async function canonicalizeForFlow(
+  model: Model,
+  options: Pick<CalibrateModelOptions, 'canonicalizePipeline' | 'inputShapes' | 'data'>,
+): Promise<CanonicalizeResult> {
+  const given = options.inputShapes ?? [];
+  const hasPasses = (options.canonicalizePipeline?.passes.length ?? 0) > 0;
+  const symbolic = inputSpecs(model).some((s) => !given.some((g) => g.name === s.name) && s.shape.some((d) => typeof d !== 'number'));
+  let sample: { id: string; shapes: Map<string, number[]> } | undefined;
+  if (hasPasses && symbolic && options.data.kind !== 'random') {
+    const first = await firstSample(options.data, model);
+    sample = { id: first.id, shapes: new Map([...first.inputs].map(([name, array]) => [name, [...array.shape]])) };
+  }
+  return canonicalize(model, { pipeline: options.canonicalizePipeline, inputShapes: given, sample });
+}
+
 async function loadAndPrepare(options: CalibrateModelOptions) {
-  const { bytes, model: float } = readModel(options.modelPath);
+  const { bytes, model: original } = readModel(options.modelPath);
+  const canonical = await canonicalizeForFlow(original, options);
+  const float = canonical.model;
   const template = typeof options.template === 'object' ? options.template : templateByName(options.template ?? 'int8');
   const reusedOutputs = options.reusedOutputs ?? 'rescale';
   const prepared = await prepare(float, {
@@ -91,7 +121,7 @@ async function loadAndPrepare(options: CalibrateModelOptions) {
     reusedOutputs,
     pipeline: options.pipeline,
   });
-  return { bytes, float, template, reusedOutputs, prepared };
+  return { bytes, float, canonical, template, reusedOutputs, prepared };
 }
 
 function runCalibration(prepared: Model, options: CalibrateModelOptions, shard?: Shard): Promise<CalibrationResult> {
@@ -115,12 +145,12 @@ export async function calibrateShard(options: CalibrateModelOptions, shard: Shar
 }
 
 /**
- * The `calibrate` flow: load → prepare → calibrate (or take given states) → export qat.onnx → measure it, and the
- * weight-only floor, against the float model on the first sample. Nothing is written here; the caller writes the
- * artifacts, so a failure anywhere leaves no partial output.
+ * The `calibrate` flow: load → canonicalize → prepare → calibrate (or take given states) → export qat.onnx →
+ * measure it, and the weight-only floor, against the (canonical) float model on the first sample. Nothing is
+ * written here; the caller writes the artifacts, so a failure anywhere leaves no partial output.
  */
 export async function calibrateModel(options: CalibrateModelOptions): Promise<CalibrateModelResult> {
-  const { bytes, float, template, reusedOutputs, prepared } = await loadAndPrepare(options);
+  const { bytes, float, canonical, template, reusedOutputs, prepared } = await loadAndPrepare(options);
   const calibration = options.calibration ?? (await runCalibration(prepared.model, options));
   const lookup = qparamsFor(calibration, options.observer, options.observerConfig);
   const qat = exportQdq(prepared.model, lookup);
@@ -163,6 +193,7 @@ export async function calibrateModel(options: CalibrateModelOptions): Promise<Ca
     outputs,
     layers: measured.layers,
     diagnostics: prepared.diagnostics,
+    canonicalize: { ...canonical.summary, inputShapes: canonical.inputShapes, diagnostics: canonical.diagnostics },
   };
   return { float, prepared: prepared.model, calibration, qat: qat.model, report };
 }

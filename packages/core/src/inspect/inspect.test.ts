@@ -83,6 +83,18 @@ describe('inspectModel', () => {
   it('counts parameters and their bytes over the initializers', () => {
     expect(report.parameters).toBe(108 + 4 + 16 + 2560);
     expect(report.parameterBytes).toBe(4 * (108 + 4 + 16 + 2560));
+    expect([report.constantParameters, report.constantParameterBytes]).toEqual([0, 0]);
+  });
+
+  it('counts the parameters Constant nodes hold apart (paddle2onnx weights)', () => {
+    const b = new GraphBuilder('g');
+    const x = b.input('x', DataType.FLOAT, [2, 4]);
+    const [w] = b.node('Constant', [], { attributes: { value: Tensor.fromArray(new Float32Array(12), [4, 3]) } });
+    const [s] = b.node('Constant', [], { attributes: { value_floats: [0.5, 1.5, 2.5] } });
+    const [y] = b.node('MatMul', [x, w!]);
+    b.output(b.node('Mul', [y!, s!])[0]!);
+    const r = inspectModel(b.model({ '': 17 }));
+    expect([r.parameters, r.constantParameters, r.constantParameterBytes]).toEqual([0, 15, 60]);
   });
 
   it('lists GEMM-like nodes with the shape of their weight initializer', () => {

@@ -31,6 +31,9 @@ export interface InspectReport {
   /** Elements in all initializers. */
   parameters: number;
   parameterBytes: number;
+  /** Elements held by Constant nodes instead (paddle2onnx puts weights there); canonicalize makes them initializers. */
+  constantParameters: number;
+  constantParameterBytes: number;
   gemmLike: GemmSummary[];
   /** Ops no march quantizes yet (they would stay float on the CPU), with the nodes that use them. */
   unsupported: { opType: string; domain: string; count: number; nodes: string[] }[];
@@ -77,6 +80,15 @@ export function inspectModel(model: Model): InspectReport {
     parameters += value.constValue!.size;
     parameterBytes += value.constValue!.byteLength;
   }
+  let constantParameters = 0;
+  let constantParameterBytes = 0;
+  for (const node of graph.allNodes()) {
+    if (node.opType !== 'Constant' || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    const tensor = constantTensor(node.outputs[0]);
+    if (!tensor) continue;
+    constantParameters += tensor.size;
+    constantParameterBytes += tensor.byteLength;
+  }
   const producer = [model.producerName, model.producerVersion].filter(Boolean).join(' ');
   return {
     irVersion: model.irVersion,
@@ -88,6 +100,8 @@ export function inspectModel(model: Model): InspectReport {
     ops: Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
     parameters,
     parameterBytes,
+    constantParameters,
+    constantParameterBytes,
     gemmLike,
     unsupported: [...unsupported.values()].sort((a, b) => b.count - a.count || a.opType.localeCompare(b.opType)),
   };
