@@ -80,4 +80,12 @@ describe('quantkit merge-calib refuses shards that are not one run, writing noth
     fs.writeFileSync(file, JSON.stringify(full));
     refused([shards.s0!, file], file, 'is not a calibration shard');
   });
+
+  it('calibrate --from-calib refuses one shard of several: it saw only part of the data', () => {
+    const out = path.join(work, 'from-shard');
+    const result = quantkit('calibrate', reuse, '--calib', calib, '--from-calib', shards.s1!, '--out', out);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${shards.s1} is calibration shard 1 of 2: it saw only part of the data`);
+    expect(fs.existsSync(out)).toBe(false);
+  });
 });

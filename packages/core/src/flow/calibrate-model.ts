@@ -132,10 +132,19 @@ export async function calibrateShard(options: CalibrateModelOptions, shard: Shar
 
 /**
  * The `calibrate` flow: load → prepare → calibrate (or take given states) → export qat.onnx → measure it, and the
- * weight-only floor, against the float model on the first sample. Nothing is written here; the caller writes the
+ * weight-only floor, against the float model on the first sample. Given states that are one shard of several are
+ * refused (QK_SHARD): they saw only part of the data. Nothing is written here; the caller writes the
  * artifacts, so a failure anywhere leaves no partial output.
  */
 export async function calibrateModel(options: CalibrateModelOptions): Promise<CalibrateModelResult> {
+  const given = options.calibration;
+  if (given?.shard !== undefined && given.shard.count > 1) {
+    const file = given.source ?? 'The calibration states';
+    throw new QuantkitError('QK_SHARD', `${file} is calibration shard ${given.shard.index} of ${given.shard.count}: it saw only part of the data`, {
+      subject: given.source,
+      hint: `Merge all ${given.shard.count} shards with \`quantkit merge-calib\` and use the merged calib.json.`,
+    });
+  }
   const { bytes, float, template, reusedOutputs, prepared } = await loadAndPrepare(options);
   const calibration = options.calibration ?? (await runCalibration(prepared.model, options));
   const lookup = qparamsFor(calibration, options.observer, options.observerConfig);
