@@ -15,17 +15,6 @@ export function integer(text: string): number {
   return value;
 }
 
-/** `k/n`: shard k (0-based) of n. */
-export function shard(text: string): { index: number; count: number } {
-  const match = /^(\d+)\/(\d+)$/.exec(text);
-  const index = Number(match?.[1]);
-  const count = Number(match?.[2]);
-  if (!match || count < 1 || index >= count) {
-    throw new InvalidArgumentError('must be k/n with 0 <= k < n, e.g. 0/4 for the first of four shards.');
-  }
-  return { index, count };
-}
-
 export class UsageError extends Error {}
 
 /** The calibration data from --calib or --random (exactly one). */

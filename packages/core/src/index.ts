@@ -41,3 +41,4 @@ export * from './convert/index.js';
 export * from './config/index.js';
 export * from './compare/index.js';
 export * from './perf/index.js';
+export * from './shard/index.js';

@@ -18,10 +18,11 @@ import {
 import { Option, type Command } from 'commander';
 import { table, type Io } from '../output.js';
 import { loadContext, pluginOptions, type CliContext } from '../context.js';
-import { dataSpec, INPUT_SHAPE_HELP, inputShape, integer, positiveInt, shard, UsageError } from '../options.js';
+import { dataSpec, INPUT_SHAPE_HELP, inputShape, integer, positiveInt, UsageError } from '../options.js';
 import { makeOutputFolder, refuseOutputFolderClash, refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
 import { progressBar } from '../progress.js';
+import { resolveShard, shardOptions, type ShardFlag } from '../shard-option.js';
 import { version } from '../version.js';
 
 export interface CalibrateFlags {
@@ -33,7 +34,8 @@ export interface CalibrateFlags {
   reusedOutputs?: 'rescale' | 'quantize';
   config?: string;
   workers?: number;
-  shard?: { index: number; count: number };
+  shard?: ShardFlag;
+  shards?: number;
   fromCalib?: string;
   plugin?: string[];
   out: string;
@@ -164,13 +166,15 @@ export function formatMetricsTable(report: Pick<CalibrateReport, 'outputs' | 'la
 }
 
 export function registerCalibrate(program: Command, io: Io): void {
-  calibrationOptions(
-    program
-      .command('calibrate')
-      .description('prepare and calibrate a float model; write calib.json, qat.onnx (QDQ, opset 21) and report.json')
-      .argument('<model>', 'the float ONNX model'),
+  shardOptions(
+    calibrationOptions(
+      program
+        .command('calibrate')
+        .description('prepare and calibrate a float model; write calib.json, qat.onnx (QDQ, opset 21) and report.json')
+        .argument('<model>', 'the float ONNX model'),
+    ),
+    'calibrate only shard k of n and write only calib.json (combine with merge-calib)',
   )
-    .option('--shard <k/n>', 'calibrate only shard k of n and write only calib.json (combine with merge-calib)', shard)
     .action(async (model: string, flags: CalibrateFlags) => {
       refuseOverwritingInputs(
         ['calib.json', 'qat.onnx', 'report.json'].map((name) => path.join(flags.out, name)),
@@ -183,8 +187,8 @@ export function registerCalibrate(program: Command, io: Io): void {
       }
       const out = flags.out;
       refuseOutputFolderClash(out);
+      const shard = resolveShard(flags, io);
       const options = await flowOptions(model, flags, io, context);
-      const shard = flags.shard;
       if (shard) {
         const result = await namingConfigFile(context.config, () => calibrateShard(options, shard));
         makeOutputFolder(out);

@@ -87,6 +87,33 @@ describe('mergeCalibrationResults', () => {
     expect(() => mergeCalibrationResults([], lookup)).toThrow(/Nothing to merge/);
   });
 
+  it("a shard's result records its origin before the states; merging checks the set, merges in shard order and drops it", () => {
+    const run = { model: 'sha256 aa', data: 'random 3 (seed 0)' };
+    const parts = [2, 0, 1].map((k) => result({ x: [k + 1] }, 1).asShard({ index: k, count: 3, run }));
+    expect(Object.keys(parts[0]!.toJSON())).toEqual(['format', 'version', 'observer', 'samples', 'shard', 'activations']);
+    const files = parts.map((part, i) => parseCalibFile(part.toText(), `part-${i}.json`));
+    expect(files[0]!.shard).toEqual({ index: 2, count: 3, run });
+    const merged = mergeCalibrationResults(files, () => peakFactory(), ['part-0.json', 'part-1.json', 'part-2.json']);
+    expect(merged.states.get('x')!.peaks).toEqual([1, 2, 3]);
+    expect(merged.shard).toBeUndefined();
+    expect(merged.toText()).toBe(result({ x: [1, 2, 3] }, 3).toText());
+  });
+
+  it('refuses shards of different runs, missing shards and a mix of shards and full results, naming the file', () => {
+    const lookup = () => peakFactory();
+    const shard = (k: number, n: number, model = 'sha256 aa') => result({ x: [1] }, 1).asShard({ index: k, count: n, run: { model } });
+    const names = ['a.json', 'b.json'];
+    expect(errorOf(() => mergeCalibrationResults([shard(0, 2), shard(1, 2, 'sha256 bb')], lookup, names)).message).toContain(
+      'Cannot merge b.json with a.json: they are calibration shards of different runs — model differs',
+    );
+    expect(errorOf(() => mergeCalibrationResults([shard(0, 3), shard(1, 3)], lookup, names)).message).toBe(
+      'Calibration shard 2 of 3 is missing: got a.json, b.json',
+    );
+    expect(errorOf(() => mergeCalibrationResults([shard(0, 2), result({ x: [1] }, 1)], lookup, names)).message).toBe(
+      'b.json is not a calibration shard: it records no shard number and run',
+    );
+  });
+
   it('names the first file when no loaded observer has its kind', () => {
     const lookup = (kind: string): ObserverFactory => {
       throw new QuantkitError('QK_CONFIG', `No loaded plugin provides the observer '${kind}'.`, { hint: 'Load it.' });

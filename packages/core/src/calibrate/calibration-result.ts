@@ -3,6 +3,7 @@ import { QuantkitError } from '../errors/quantkit-error.js';
 import type { Value } from '../ir/value.js';
 import { writeFileAtomic } from '../onnx/files.js';
 import type { ObserverFactory, ObserverState, QParams } from '../quant/observer.js';
+import { checkShardSet, parseShardOrigin, type ShardOrigin } from '../shard/shard-set.js';
 
 export const CALIB_FORMAT = 'quantkit-calib';
 export const CALIB_VERSION = 1;
@@ -13,6 +14,8 @@ export interface CalibFileJSON {
   version: typeof CALIB_VERSION;
   observer: string;
   samples: number;
+  /** Only in a shard's calib.json (`--shard`): which shard of how many, of which run; merge-calib checks it. */
+  shard?: ShardOrigin;
   activations: Record<string, ObserverState>;
 }
 
@@ -37,25 +40,37 @@ export class CalibrationResult {
   readonly observer: string;
   /** The calib.json it was read from, if any: errors about its states name it. */
   readonly source: string | undefined;
+  /** Set on the result of one shard (`--shard`): which shard, of which run. A merged or full result has none. */
+  readonly shard: ShardOrigin | undefined;
 
-  constructor(states: ReadonlyMap<string, ObserverState>, samples: number, observer: string, source?: string) {
+  constructor(states: ReadonlyMap<string, ObserverState>, samples: number, observer: string, source?: string, shard?: ShardOrigin) {
     this.states = states;
     this.samples = samples;
     this.observer = observer;
     this.source = source;
+    this.shard = shard;
+  }
+
+  /** The same states, marked as shard `origin.index` of `origin.count` of the run `origin.run`. */
+  asShard(origin: ShardOrigin): CalibrationResult {
+    return new CalibrationResult(this.states, this.samples, this.observer, this.source, origin);
   }
 
   /**
    * The calib.json document: a header, then the states by tensor name. Tensor names and the keys inside each
    * state are sorted (code-unit order, independent of locale and of graph order), so the same calibration gives
-   * the same bytes.
+   * the same bytes. A shard's result adds its `shard` record before the states; without one, the document is
+   * exactly what a run over all the data writes, so merged shards and one run give the same bytes.
    */
   toJSON(): CalibFileJSON {
     const activations: Record<string, ObserverState> = {};
     for (const name of [...this.states.keys()].sort(compareCodeUnits)) {
       activations[name] = sortKeys(this.states.get(name)) as ObserverState;
     }
-    return { format: CALIB_FORMAT, version: CALIB_VERSION, observer: this.observer, samples: this.samples, activations };
+    const header = { format: CALIB_FORMAT, version: CALIB_VERSION, observer: this.observer, samples: this.samples } as const;
+    if (this.shard === undefined) return { ...header, activations };
+    const shard: ShardOrigin = { index: this.shard.index, count: this.shard.count, run: sortKeys(this.shard.run) as Record<string, string> };
+    return { ...header, shard, activations };
   }
 
   /** calib.json text: two-space indented, with a final newline. */
@@ -113,7 +128,8 @@ export function parseCalibFile(text: string, path: string): CalibrationResult {
     }
     states.set(name, state as ObserverState);
   }
-  return new CalibrationResult(states, samples, doc.observer, path);
+  const shard = doc.shard === undefined ? undefined : parseShardOrigin(doc.shard, path);
+  return new CalibrationResult(states, samples, doc.observer, path, shard);
 }
 
 /** Reads a calib.json. */
@@ -140,12 +156,26 @@ export type ObserverLookup = (kind: string) => ObserverFactory;
  * first result merges the others' states (observer.merge), so the result equals one run over all the data as far
  * as the observer's merge is exact (it is for minmax and mse's default mode). Every result must come from the same
  * observer kind and cover the same tensors; `names` label the results in errors (file paths).
+ *
+ * When any result is a shard's (`--shard k/n` or `auto` records which shard, of which run), all must be, and they
+ * must be exactly the shards of one run — same model, template, config, observer, data, quantkit version; each index
+ * once, none missing (see {@link checkShardSet}) — merged in shard order. The merged result records no shard.
  */
 export function mergeCalibrationResults(
-  results: readonly CalibrationResult[],
+  given: readonly CalibrationResult[],
   lookup: ObserverLookup,
-  names: readonly string[] = results.map((_, i) => `calibration result ${i + 1}`),
+  givenNames: readonly string[] = given.map((_, i) => `calibration result ${i + 1}`),
 ): CalibrationResult {
+  let results = given;
+  let names = givenNames;
+  if (given.some((result) => result.shard !== undefined)) {
+    const ordered = checkShardSet(
+      given.map((result, i) => ({ name: givenNames[i]!, origin: result.shard, item: i })),
+      'calibration shard',
+    );
+    results = ordered.map((i) => given[i]!);
+    names = ordered.map((i) => givenNames[i]!);
+  }
   const first = results[0];
   if (first === undefined) throw new QuantkitError('QK_USAGE', 'Nothing to merge: no calibration results were given');
   const tensors = [...first.states.keys()].sort(compareCodeUnits);

@@ -27,6 +27,7 @@ export const ERROR_CODES = [
   'QK_PRECISION',
   'QK_RESCALE',
   'QK_RUNTIME',
+  'QK_SHARD',
   'QK_TENSOR_DATA',
   'QK_UNKNOWN',
   'QK_UNSUPPORTED',

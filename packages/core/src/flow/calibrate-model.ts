@@ -18,7 +18,8 @@ import { prepare } from '../prepare/prepare.js';
 import { templateByName } from '../prepare/templates.js';
 import { exportQdq } from '../qdq/export-qdq.js';
 import type { ObserverFactory } from '../quant/observer.js';
-import { calibrationFingerprint, sha256 } from './fingerprint.js';
+import type { ShardOrigin } from '../shard/shard-set.js';
+import { calibrationFingerprint, calibrationListing, sha256 } from './fingerprint.js';
 import { firstSample } from './first-sample.js';
 
 export interface CalibrateModelOptions {
@@ -137,19 +138,43 @@ function runCalibration(prepared: Model, options: CalibrateModelOptions, shard?:
 
 /**
  * Calibrates one shard of the data (`--shard k/n`): the observer states only, for `merge-calib` to combine with
- * the other shards' into what one run over all the data gives.
+ * the other shards' into what one run over all the data gives. The result records which shard it is and what
+ * every shard of the run must share (see {@link ShardOrigin}): the quantkit version, the model's sha256, the
+ * template, reused-outputs mode, overrides, config file, prepare pipeline, observer with its options, and the
+ * data's listing (names and sizes, see {@link calibrationListing}).
  */
 export async function calibrateShard(options: CalibrateModelOptions, shard: Shard): Promise<CalibrationResult> {
-  const { prepared } = await loadAndPrepare(options);
-  return runCalibration(prepared.model, options, shard);
+  const { bytes, template, reusedOutputs, prepared } = await loadAndPrepare(options);
+  const run: ShardOrigin['run'] = {
+    quantkit: options.version,
+    model: `sha256 ${sha256(bytes)}`,
+    template: template.name,
+    reusedOutputs,
+    overrides: JSON.stringify(options.overrides ?? []),
+    config: options.configText === undefined ? 'none' : `sha256 ${sha256(options.configText)}`,
+    pipeline: [options.canonicalizePipeline, options.pipeline].map((p) => p?.passes.map((pass) => pass.info.name).join(', ') ?? 'default').join(' | '),
+    observer: options.observerConfig === undefined ? options.observer.kind : `${options.observer.kind} ${JSON.stringify(options.observerConfig)}`,
+    data: calibrationListing(options.data),
+  };
+  const result = await runCalibration(prepared.model, options, shard);
+  return result.asShard({ index: shard.index, count: shard.count, run });
 }
 
 /**
  * The `calibrate` flow: load → canonicalize → prepare → calibrate (or take given states) → export qat.onnx →
- * measure it, and the weight-only floor, against the (canonical) float model on the first sample. Nothing is
- * written here; the caller writes the artifacts, so a failure anywhere leaves no partial output.
+ * measure it, and the weight-only floor, against the (canonical) float model on the first sample. Given states
+ * that are one shard of several are refused (QK_SHARD): they saw only part of the data. Nothing is written here;
+ * the caller writes the artifacts, so a failure anywhere leaves no partial output.
  */
 export async function calibrateModel(options: CalibrateModelOptions): Promise<CalibrateModelResult> {
+  const given = options.calibration;
+  if (given?.shard !== undefined && given.shard.count > 1) {
+    const file = given.source ?? 'The calibration states';
+    throw new QuantkitError('QK_SHARD', `${file} is calibration shard ${given.shard.index} of ${given.shard.count}: it saw only part of the data`, {
+      subject: given.source,
+      hint: `Merge all ${given.shard.count} shards with \`quantkit merge-calib\` and use the merged calib.json.`,
+    });
+  }
   const { bytes, float, canonical, template, reusedOutputs, prepared } = await loadAndPrepare(options);
   const calibration = options.calibration ?? (await runCalibration(prepared.model, options));
   const lookup = qparamsFor(calibration, options.observer, options.observerConfig);

@@ -1,0 +1,2 @@
+export * from './shard-from-environment.js';
+export * from './shard-set.js';
