@@ -215,7 +215,7 @@ describe('lowerQdq', () => {
     verifyModel(model);
   });
 
-  it('6. a GEMM with float weights, or a ConvTranspose, is a fallback with the reason', () => {
+  it('6. a GEMM with float weights (here a ConvTranspose and a MatMul) is a fallback with the reason', () => {
     const b = new GraphBuilder();
     const x = qdq(b, b.input('input', DataType.FLOAT, [1, 2, 4, 4]), 0.01);
     const w = b.initializer('w', new Float32Array(2 * 3 * 4), [2, 3, 2, 2]);
@@ -227,7 +227,7 @@ describe('lowerQdq', () => {
     b.output(mm!, DataType.FLOAT);
     const { fallback } = lowerQdq(b.model());
     expect(fallback).toEqual([
-      { node: 'up', opType: 'ConvTranspose', reason: 'the integer IR has no ConvTranspose' },
+      { node: 'up', opType: 'ConvTranspose', reason: 'its weight is float (no DequantizeLinear of int8 weights)' },
       {
         node: 'float_mm',
         opType: 'MatMul',

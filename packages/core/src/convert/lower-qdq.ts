@@ -43,6 +43,7 @@ export interface LowerQdqResult {
 /** Attributes of a standard GEMM op that the quantkit op keeps (alpha / beta are checked to be 1 and dropped). */
 const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
   Conv: ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'],
+  ConvTranspose: ['auto_pad', 'dilations', 'group', 'kernel_shape', 'output_padding', 'output_shape', 'pads', 'strides'],
   Gemm: ['transA', 'transB'],
   MatMul: [],
 };
@@ -52,7 +53,7 @@ const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
  * the march passes then rewrite it locally. The input is not modified: the lowering works on a copy, upgraded to
  * opset 21 when older.
  *
- * 1. GEMM patterns (gemm-pattern.ts) become one quantkit Conv / Gemm / MatMul reading the integer input(s), the int8
+ * 1. GEMM patterns (gemm-pattern.ts) become one quantkit Conv / ConvTranspose / Gemm / MatMul reading the integer input(s), the int8
  *    weight and an int32 bias at the accumulator's scale s_x · s_w[c] (an int32 bias at another scale, or a float
  *    bias, is requantized to it), with out_dtype 'int32', x_scale, w_scale and relu. Its int32 output goes through a
  *    quantkit Dequantize(scale = float32(s_x · s_w[c]), axis = output channel axis) that produces the group's float
