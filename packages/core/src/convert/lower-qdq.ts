@@ -10,6 +10,7 @@ import { tensorType } from '../ir/type-info.js';
 import { Value } from '../ir/value.js';
 import { INTEGER_DOMAIN, INTEGER_OPSET_VERSION, INTEGER_RANGE, type NarrowDtype, type Unit } from '../integer/integer-ops.js';
 import { opTrait } from '../ops/op-traits.js';
+import { staticValues } from '../prepare/constants.js';
 import { constantSource } from '../qdq/constant-source.js';
 import { QDQ_OPSET } from '../qdq/export-qdq.js';
 import { assertSymmetricQdq, isDequantizeLinear, isQuantizeLinear, readQdqParams } from '../qdq/read-qdq.js';
@@ -65,11 +66,13 @@ const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
  *    {scale, axis} (constants included), or removed when nothing reads it any more. Q/DQ the integer IR cannot hold
  *    (per-axis Quantize, other integer types) stay standard and are listed as fallbacks.
  * 4. Elementwise ops with a float32 activation input → quantkit::<OpType> with their attributes and unit 'vpu' (a VPU
- *    float island); their constant operands stay float initializers. Elementwise ops on shapes (no float input) are
- *    left alone.
+ *    float island); their constant operands stay float initializers. Elementwise ops on shapes or constants (no
+ *    input that depends on input data: staticValues) are left alone.
  * 5. Pass-through and shape ops stay standard; Shape / Size of a dequantized tensor read the integer tensor instead.
  * 6. Every other op that reads or writes a float activation (no trait, a GEMM that does not match, another domain,
- *    float16 / float64 tensors) stays a standard float op: a CPU fallback, listed with its reason.
+ *    float16 / float64 tensors) stays a standard float op: a CPU fallback, listed with its reason. An activation is
+ *    a value that depends on input data: a Cast of a Constant or of a Shape is shape plumbing, which stays a
+ *    standard op and is no fallback.
  * 7. Units of Quantize / Dequantize: 'cpu' next to a fallback or a graph input / output, 'vpu' next to a VPU island or
  *    a float pass-through op, 'bpu' otherwise.
  * 8. Constants, scales and zero points nothing reads any more are removed, and the `quantkit` opset (version 1) is
@@ -86,6 +89,8 @@ export function lowerQdq(qdq: Model): LowerQdqResult {
 
 class QdqLowering {
   private readonly elemTypes: Map<Value, number>;
+  /** Values that do not depend on input data (weights, shape arithmetic), taken before any rewrite. */
+  private readonly statics: Set<Value>;
   private readonly fallbacks = new Map<Node, string>();
   private readonly islands = new Set<Node>();
   /** Values that lost a reader here: removed at the end when nothing reads them any more. */
@@ -93,6 +98,7 @@ class QdqLowering {
 
   constructor(private readonly graph: Graph) {
     this.elemTypes = inferElemTypes(graph);
+    this.statics = staticValues(graph);
   }
 
   run(): Fallback[] {
@@ -228,7 +234,7 @@ class QdqLowering {
     }
     if (trait === 'passthrough' || trait === 'gemm') return;
     if (trait === 'elementwise') {
-      const floats = node.inputs.filter((v): v is Value => v !== undefined && !isConstant(v) && isFloatType(this.elemTypes.get(v)));
+      const floats = node.inputs.filter((v): v is Value => v !== undefined && this.isFloatData(v));
       if (floats.length === 0) return;
       const other = floats.find((v) => this.elemTypes.get(v) !== DataType.FLOAT);
       if (other) {
@@ -345,10 +351,15 @@ class QdqLowering {
     this.graph.valueInfos.splice(0, this.graph.valueInfos.length, ...kept);
   }
 
-  /** Whether the node reads or writes a float tensor that is not a constant (an activation). */
+  /** Whether the node reads or writes a float tensor that depends on input data (an activation). */
   private touchesFloat(node: Node): boolean {
     const values = [...node.inputs, ...node.outputs];
-    return values.some((v) => v !== undefined && v.name !== '' && !isConstant(v) && isFloatType(this.elemTypes.get(v)));
+    return values.some((v) => v !== undefined && v.name !== '' && this.isFloatData(v));
+  }
+
+  /** A float activation: not a constant, not computed from constants and shapes alone. */
+  private isFloatData(value: Value): boolean {
+    return !this.statics.has(value) && !isConstant(value) && isFloatType(this.elemTypes.get(value));
   }
 }
 
