@@ -9,7 +9,7 @@ import { Tensor } from '../ir/tensor.js';
 import { tensorType } from '../ir/type-info.js';
 import { Value } from '../ir/value.js';
 import { INTEGER_DOMAIN, INTEGER_OPSET_VERSION, INTEGER_RANGE, type NarrowDtype, type Unit } from '../integer/integer-ops.js';
-import { opTrait } from '../ops/op-traits.js';
+import { nodeTrait, opTrait } from '../ops/op-traits.js';
 import { staticValues } from '../prepare/constants.js';
 import { constantSource } from '../qdq/constant-source.js';
 import { QDQ_OPSET } from '../qdq/export-qdq.js';
@@ -68,7 +68,7 @@ const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
  * 4. Elementwise ops with a float32 activation input → quantkit::<OpType> with their attributes and unit 'vpu' (a VPU
  *    float island); their constant operands stay float initializers. Elementwise ops on shapes or constants (no
  *    input that depends on input data: staticValues) are left alone.
- * 5. Pass-through and shape ops stay standard; Shape / Size of a dequantized tensor read the integer tensor instead.
+ * 5. Pass-through (a nearest Resize included) and shape ops stay standard; Shape / Size of a dequantized tensor read the integer tensor instead.
  * 6. Every other op that reads or writes a float activation (no trait, a GEMM that does not match, another domain,
  *    float16 / float64 tensors) stays a standard float op: a CPU fallback, listed with its reason. An activation is
  *    a value that depends on input data: a Cast of a Constant or of a Shape is shape plumbing, which stays a
@@ -227,7 +227,7 @@ class QdqLowering {
   /** Steps 4 to 6 for one node that is not a Q / DQ. */
   private classify(node: Node): void {
     if (isQuantkitNode(node) || this.fallbacks.has(node)) return;
-    const trait = opTrait(node.opType, node.domain);
+    const trait = nodeTrait(node);
     if (trait === 'shape') {
       this.readIntegerShape(node);
       return;
@@ -312,7 +312,7 @@ class QdqLowering {
   private assignUnits(): void {
     const isCpu = (node: Node | undefined) => node !== undefined && this.fallbacks.has(node);
     const isVpu = (node: Node | undefined) =>
-      node !== undefined && (this.islands.has(node) || (isStandard(node) && opTrait(node.opType) === 'passthrough'));
+      node !== undefined && (this.islands.has(node) || (isStandard(node) && nodeTrait(node) === 'passthrough'));
     for (const node of this.graph) {
       let unit: Unit | undefined;
       if (isQuantkitNode(node, 'Quantize')) {
