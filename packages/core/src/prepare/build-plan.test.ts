@@ -37,6 +37,18 @@ describe('buildQuantPlan', () => {
     expect([...plan.activations.keys()]).toEqual([x, ln, scaled]);
   });
 
+  it('quantizes a standalone SiLU, Mul(x, Sigmoid(x)), once: at the Mul, not at the Sigmoid', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', DataType.FLOAT, [1, 2, 4, 4]);
+    const [t] = b.node('Tanh', [x]);
+    const [gate] = b.node('Sigmoid', [t!]);
+    const [silu] = b.node('Mul', [t!, gate!]);
+    const [lone] = b.node('Sigmoid', [silu!]);
+    b.output(lone!);
+    const { plan } = buildQuantPlan(b.model(), INT8_TEMPLATE);
+    expect([...plan.activations.keys()]).toEqual([x, t, silu, lone]);
+  });
+
   it('lets a nearest Resize share its input quantization; a linear Resize gets its own', () => {
     const b = new GraphBuilder();
     const x = b.input('x', DataType.FLOAT, [1, 2, 4, 4]);

@@ -6,7 +6,7 @@ import type { QuantTemplate } from '../march/template.js';
 import { nodeTrait } from '../ops/op-traits.js';
 import type { PassDiagnostic } from '../pass/pass.js';
 import { staticValues } from './constants.js';
-import { findGemmGroups } from './fuse-gemm.js';
+import { findGemmGroups, siluAt } from './fuse-gemm.js';
 import type { ActivationQuant, GemmGroup, QuantPlan } from './quant-plan.js';
 
 export interface BuiltPlan {
@@ -21,7 +21,8 @@ export interface BuiltPlan {
  * stay as they are):
  * - float graph inputs: an ActivationQuant each (the implicit QuantStub);
  * - each GEMM group: its output only, never the values inside it;
- * - elementwise ops (VPU float islands): their outputs;
+ * - elementwise ops (VPU float islands): their outputs; SiLU spelled `Mul(x, Sigmoid(x))` is one op, so its
+ *   Sigmoid's output is not quantized;
  * - pass-through ops (nodeTrait: a nearest Resize is one): `shareWith` input 0 when input 0 is quantized, since moving data keeps its scale;
  *   Concat, which requantizes its inputs to one scale, and ops whose input 0 is a constant get their own;
  * - shape ops: nothing;
@@ -66,7 +67,9 @@ export function buildQuantPlan(model: Model, template: QuantTemplate): BuiltPlan
       }
       continue;
     }
-    for (const output of node.outputs) own(output);
+    // SiLU outside a group, Mul(x, Sigmoid(x)), is one elementwise op: only the Mul's output is quantized.
+    const inSilu = node.opType === 'Sigmoid' && node.input(0) && siluAt(node.input(0)!)?.[0] === node;
+    if (!inSilu) for (const output of node.outputs) own(output);
     if (trait === 'elementwise' || !node.outputs.some(quantizable)) continue;
     const why = unfusedReason.get(node);
     diagnostics.push({
