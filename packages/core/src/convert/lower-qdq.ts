@@ -17,6 +17,7 @@ import { assertSymmetricQdq, isDequantizeLinear, isQuantizeLinear, readQdqParams
 import { upgradeOpset } from '../qdq/upgrade-opset.js';
 import { quantizeValue, roundHalfEven } from '../quant/numerics.js';
 import { matchGemm, type GemmMatch } from './gemm-pattern.js';
+import { pointwiseToLut } from './pointwise-lut.js';
 import {
   dequantizeAttributes,
   gemmChannelAxis,
@@ -73,6 +74,7 @@ const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
  *    float16 / float64 tensors) stays a standard float op: a CPU fallback, listed with its reason. An activation is
  *    a value that depends on input data: a Cast of a Constant or of a Shape is shape plumbing, which stays a
  *    standard op and is no fallback.
+ * 6b. A pointwise activation island between a Dequantize and Quantize(s) becomes one quantkit::Lut (pointwise-lut.ts).
  * 7. Units of Quantize / Dequantize: 'cpu' next to a fallback or a graph input / output, 'vpu' next to a VPU island or
  *    a float pass-through op, 'bpu' otherwise.
  * 8. Constants, scales and zero points nothing reads any more are removed, and the `quantkit` opset (version 1) is
@@ -122,6 +124,7 @@ class QdqLowering {
       if (isQuantizeLinear(node)) this.lowerQuantize(node);
       else if (isDequantizeLinear(node)) this.lowerDequantize(node);
     }
+    pointwiseToLut(this.graph);
     this.assignUnits();
     this.removeDead();
     const fallback: Fallback[] = [];

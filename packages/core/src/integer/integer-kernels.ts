@@ -333,3 +333,17 @@ export function matmulKernel(node: Node, a: NpyArray | undefined, b: NpyArray | 
   const shape = [...batch, ...(left.shape.length === 1 ? [] : [m]), ...(right.shape.length === 1 ? [] : [n])];
   return outputStage(node, acc, shape, Math.max(shape.length - 1, 0), right.shape.length === 1 ? 1 : n);
 }
+
+/** quantkit::Lut: y = table[q − min], the table indexed by the input code. */
+export function lutKernel(node: Node, q: NpyArray | undefined, table: NpyArray | undefined): NpyArray {
+  const input = requireInteger(node, 'q', q, ['int8', 'int16']);
+  const entries = requireInteger(node, 'the table', table, ['int8', 'int16']);
+  const { min, max } = INTEGER_RANGE[input.dtype as 'int8' | 'int16'];
+  if (entries.data.length !== max - min + 1) {
+    throw shapeError(node, `the table has ${entries.data.length} entries for ${input.dtype} codes (${max - min + 1})`);
+  }
+  const out = zeros(entries.dtype as 'int8' | 'int16', input.shape);
+  const data = input.data as ArrayLike<number>;
+  for (let i = 0; i < data.length; i++) out.data[i] = (entries.data as Int8Array | Int16Array)[data[i]! - min]!;
+  return out;
+}

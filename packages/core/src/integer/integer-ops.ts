@@ -48,6 +48,11 @@
  *   partial sum stays below 2^24: (C / group) · Π kernel ≤ 1024 per int8 (or int16 byte) pass, larger C split; Gemm / MatMul K ≤ 2^22, so every float64 partial
  *   sum is an integer below 2^53.
  *
+ * quantkit::Lut(q: int8 | int16, table: int8 | int16 [256 | 65536]) → out_dtype (the table's type)
+ *   attrs: out_dtype: 'int8' | 'int16', function: string, in_scale, out_scale: float (informative), unit: 'vpu'
+ *   y = table[q − min(q's type)]: a pointwise function on the VPU as a look-up table over the input codes
+ *   (convert/pointwise-lut.ts builds it).
+ *
  * VPU float islands: an elementwise op (LayerNormalization, Softmax, Add, …) computed in float on the VPU is
  *   written as quantkit::<OpType> with its ONNX attributes (opset 21 semantics) plus unit: 'vpu', reading
  *   Dequantize outputs and feeding a Quantize.
@@ -76,7 +81,7 @@ export const MULTIPLIER_BITS = 22;
 export const MAX_SHIFT = 53;
 
 /** The integer IR's own ops; any other quantkit op is a VPU float island. */
-export const INTEGER_OPS = ['Quantize', 'Dequantize', 'Rescale', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul'] as const;
+export const INTEGER_OPS = ['Quantize', 'Dequantize', 'Rescale', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Lut'] as const;
 export type IntegerOp = (typeof INTEGER_OPS)[number];
 
 export const INTEGER_RANGE: Record<IntegerDtype, { min: number; max: number }> = {

@@ -53,7 +53,8 @@ import { decodeMultiplier, outputBounds, type OutputBounds, type RescaleParams }
  * 6. Output stage of 4 and 5: Clip to the int32 range (acc saturation) and then, per out_dtype, the Rescale chain of
  *    3; or Clip to the relu / clip bounds and Cast to int32; or that int32 through DequantizeLinear with the
  *    per-channel float32 scale x_scale · w_scale[c].
- * 7. VPU islands (any other quantkit op) → the standard op, without `unit`.
+ * 7. Lut → Gather(table, Cast(q, int32) − min): the table lookup itself, exact.
+ *    VPU islands (any other quantkit op) → the standard op, without `unit`.
  * 8. Standard pass-through ops that onnxruntime lacks for an integer dtype (ort-support.ts) run between Casts to
  *    an exact float carrier.
  * The model is copied; a model below opset 21 is upgraded first (upgradeOpset). Graph input and output names are
@@ -115,7 +116,7 @@ function annotateIntegerTypes(graph: Graph): void {
     if (node.domain !== INTEGER_DOMAIN) continue;
     let elemType: number = DataType.FLOAT;
     if (node.opType === 'Quantize') elemType = dtypeOf(stringAttr(node, 'dtype'));
-    else if (node.opType === 'Rescale' || node.opType === 'Conv' || node.opType === 'ConvTranspose' || node.opType === 'Gemm' || node.opType === 'MatMul') {
+    else if (['Rescale', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Lut'].includes(node.opType)) {
       elemType = dtypeOf(stringAttr(node, 'out_dtype'));
     }
     for (const output of node.outputs) {
@@ -236,6 +237,9 @@ function lowerIntegerNode(graph: Graph, node: Node, context: LoweringContext): v
       break;
     case 'ConvTranspose':
       lowerConvTranspose(emit, node, output, context.types);
+      break;
+    case 'Lut':
+      lowerLut(emit, node, output, context.types);
       break;
     case 'Gemm':
     case 'MatMul':
@@ -552,6 +556,17 @@ function lowerGemm(emit: Emitter, node: Node, output: Value, context: LoweringCo
   // Channels run along the last axis: a [C] vector broadcasts there, and DequantizeLinear takes axis -1, whatever
   // the rank.
   emitOutputStage(emit, node, acc, attrs, rank, -1, output);
+}
+
+/** Case 7: the table lookup. */
+function lowerLut(emit: Emitter, node: Node, output: Value, types: Map<Value, number>): void {
+  const q = input(node, 0, 'q');
+  const table = input(node, 1, 'table');
+  const dtype = integerType(node, q, types, ['int8', 'int16'], 'q');
+  integerType(node, table, types, ['int8', 'int16'], 'the table');
+  const offset = emit.constant('offset', Tensor.fromArray(Int32Array.of(-INTEGER_RANGE[dtype as NarrowDtype].min), []));
+  const index = emit.op('Add', [emit.cast(q, DataType.INT32), offset]);
+  emit.op('Gather', [table, index], { axis: 0 }, output);
 }
 
 /** Case 8: runs a pass-through op in a float carrier where onnxruntime has no integer kernel. */

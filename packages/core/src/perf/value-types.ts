@@ -67,6 +67,7 @@ function quantkitOutputType(node: Node): number {
     case 'Rescale':
     case 'Conv':
     case 'ConvTranspose':
+    case 'Lut':
     case 'Gemm':
     case 'MatMul':
       return DTYPES[attribute('out_dtype') ?? ''] ?? DataType.INT32;
