@@ -86,6 +86,7 @@ describe('pointwise-lut', () => {
       expect(ops).toEqual(['quantkit::Quantize', 'quantkit::Lut', 'quantkit::Dequantize']);
       const lut = integer.graph.nodes()[1]!;
       expect(lut.inputs[1]!.constValue!.size).toBe(inDtype === 'int8' ? 256 : 65536);
+      expect([...integer.graph.initializers.keys()].filter((name) => name.startsWith('bound'))).toEqual([]);
       const feeds = sweep(inDtype);
       const interpreted = [...interpret(integer, feeds).values()][0]!.data as Float32Array;
       const lowered = await ort(lowerToStandard(integer), feeds);

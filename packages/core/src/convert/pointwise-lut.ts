@@ -26,7 +26,8 @@ import { integerDtypeOf, isQuantkitNode, removeIfUnused, scalesOf, stringAttribu
  *    model applies the QDQ model's rule code by code, up to the float32 rounding of f), and 128 KB is small for an
  *    op that replaces a float evaluation per element. It is an initializer of the output dtype, input 1 of the Lut.
  * 4. The Quantize nodes go (their readers read the Lut's output, which takes over the first Quantize's output
- *    value and name); the islands go; the Dequantize goes when nothing else reads it.
+ *    value and name); the islands go, with constant operands nothing else reads; the Dequantize goes when nothing
+ *    else reads it.
  * Returns how many tables were made.
  */
 export function pointwiseToLut(graph: Graph): number {
@@ -69,8 +70,13 @@ export function pointwiseToLut(graph: Graph): number {
       graph.remove(quantize, { force: true });
     }
     lut.outputs[0]!.type = tensorType(outDtype === 'int8' ? DataType.INT8 : DataType.INT16, shape);
+    const operands = nodes.flatMap((n) => n.inputs).filter((v): v is Value => v !== undefined);
     for (const old of [...nodes].reverse()) graph.remove(old, { force: true });
     removeIfUnused(graph, dequantize);
+    // Constant operands only the islands read (a Clip's bounds) go with them.
+    for (const value of operands) {
+      if (value.useCount === 0 && value.isInitializer() && !value.isGraphInput() && !value.isGraphOutput()) graph.removeInitializer(value);
+    }
     count++;
   }
   return count;
