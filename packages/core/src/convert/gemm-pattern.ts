@@ -14,6 +14,8 @@ import type { IntegerGemmOp } from './integer-nodes.js';
  *   DQ(w_q) ─┼─ Conv / Gemm / MatMul ─ [Add(DQ(b_q))] ─ [Relu | Clip → Q]
  *   DQ(b_q) ─┘
  *
+ * (ConvTranspose likewise: its weight [C, M / group, k…] is quantized along axis 1, per tensor when grouped.)
+ *
  * - input 0 is the DequantizeLinear of an int8 / int16 activation, per tensor;
  * - the weight is the DequantizeLinear of a constant int8 tensor, per tensor or per output channel (Conv axis 0,
  *   Gemm transB = 1 axis 0 / transB = 0 axis 1, MatMul [K, N] axis 1); a MatMul may instead take a second
@@ -69,8 +71,7 @@ const NARROW: Record<number, NarrowDtype> = { [DataType.INT8]: 'int8', [DataType
 /** The match, or why the node does not match (a sentence fragment for the fallback list). */
 export function matchGemm(node: Node): GemmMatch | string {
   const op = node.opType;
-  if (op === 'ConvTranspose') return 'the integer IR has no ConvTranspose';
-  if (op !== 'Conv' && op !== 'Gemm' && op !== 'MatMul') return `${op} is not GEMM-like`;
+  if (op !== 'Conv' && op !== 'ConvTranspose' && op !== 'Gemm' && op !== 'MatMul') return `${op} is not GEMM-like`;
   if (node.subgraphs().length > 0) return 'it holds a subgraph';
 
   const x = activationInput(node, 0);
@@ -90,13 +91,19 @@ export function matchGemm(node: Node): GemmMatch | string {
     if (typeof expected === 'string') return expected;
     const dims = weight.tensor.dims;
     if (op === 'MatMul' && dims.length !== 2) return `its constant operand has rank ${dims.length}, not 2`;
-    if (op === 'Conv' && dims.length < 3) return `its weight has rank ${dims.length}`;
+    if ((op === 'Conv' || op === 'ConvTranspose') && dims.length < 3) return `its weight has rank ${dims.length}`;
     const { axis, scale } = weight.params;
     if (axis !== undefined && axis !== expected) {
       return `its weight is quantized along axis ${axis}, not the output channel axis ${expected}`;
     }
     channels = dims[expected];
-    if (op === 'Conv') convRank = dims.length;
+    if (op === 'ConvTranspose') {
+      // The weight holds M / group output channels per group; its per-axis scales index them within a group.
+      const group = node.attribute('group')?.asNumber() ?? 1;
+      if (group !== 1 && scale.length !== 1) return `its weight is grouped (group ${group}) and quantized per channel`;
+      if (channels !== undefined) channels *= group;
+    }
+    if (op === 'Conv' || op === 'ConvTranspose') convRank = dims.length;
     if (channels === undefined || (scale.length !== 1 && scale.length !== channels)) {
       return `its weight has ${scale.length} scales for ${channels ?? 'unknown'} output channels`;
     }
@@ -175,6 +182,8 @@ function weightAxis(node: Node): number | string {
   switch (node.opType) {
     case 'Conv':
       return 0;
+    case 'ConvTranspose':
+      return 1;
     case 'Gemm':
       return (node.attribute('transB')?.asNumber() ?? 0) === 1 ? 0 : 1;
     default:

@@ -13,9 +13,9 @@ import { encodeMultipliers, type ClipBounds } from '../integer/requant.js';
  * knows the attribute names, so a pass never spells them itself.
  */
 
-export type IntegerGemmOp = 'Conv' | 'Gemm' | 'MatMul';
+export type IntegerGemmOp = 'Conv' | 'ConvTranspose' | 'Gemm' | 'MatMul';
 
-const INTEGER_GEMM_OPS: readonly string[] = ['Conv', 'Gemm', 'MatMul'];
+const INTEGER_GEMM_OPS: readonly string[] = ['Conv', 'ConvTranspose', 'Gemm', 'MatMul'];
 
 /** ONNX element type of each integer IR dtype. */
 export const ONNX_DTYPE: Record<OutDtype, number> = {
@@ -44,7 +44,7 @@ export function isQuantkitNode(node: Node | undefined, opType?: string): boolean
   return node !== undefined && node.domain === INTEGER_DOMAIN && (opType === undefined || node.opType === opType);
 }
 
-/** A quantkit Conv / Gemm / MatMul. */
+/** A quantkit Conv / ConvTranspose / Gemm / MatMul. */
 export function isIntegerGemm(node: Node | undefined): boolean {
   return node !== undefined && isQuantkitNode(node) && INTEGER_GEMM_OPS.includes(node.opType);
 }

@@ -57,6 +57,24 @@ describe('integerPassThrough', () => {
     expect(tensorElemType(pool.outputs[1]!.type)).toBe(DataType.INT64);
   });
 
+  it('1. a nearest Resize runs on the integers (int8 and int16); a linear one stays a float op', () => {
+    const resize = (mode: string) => (b: GraphBuilder, x: Value) => {
+      const roi = b.initializer('roi', new Float32Array(0), [0]);
+      const scales = b.initializer('scales', new Float32Array([1, 1, 2, 2]), [4]);
+      return b.node('Resize', [x, roi, scales], { name: 'resize', attributes: { mode, coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' } })[0]!;
+    };
+    for (const dtype of ['int8', 'int16'] as const) {
+      const before = around(resize('nearest'), { dtype });
+      const after = cloneModel(before);
+      expect(integerPassThrough(after)).toBe(1);
+      verifyModel(after);
+      expect(opSequence(after)).toEqual(['quantkit::Quantize', 'Resize', 'quantkit::Dequantize']);
+      const feed = floatFeed('input', [1, 2, 4, 4], 2);
+      expect(interpret(after, feed)).toEqual(interpret(before, feed));
+    }
+    expect(integerPassThrough(around(resize('linear')))).toBe(0);
+  });
+
   it('1. a chain Reshape → Transpose becomes integer in one run', () => {
     const m = around((b, x) => {
       const shape = b.initializer('shape', new BigInt64Array([1n, 2n, 16n]), [3]);

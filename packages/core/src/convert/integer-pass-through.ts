@@ -1,7 +1,7 @@
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
-import { opTrait } from '../ops/op-traits.js';
+import { nodeTrait } from '../ops/op-traits.js';
 import { constantSource } from '../qdq/constant-source.js';
 import {
   integerDtypeOf,
@@ -16,7 +16,7 @@ import {
 /**
  * integer-pass-through — the primitive behind each march's pass of that name.
  *
- * A pass-through op (Reshape, Transpose, MaxPool, Flatten, Concat, …: opTrait 'passthrough') only moves or selects
+ * A pass-through op (Reshape, Transpose, MaxPool, Flatten, Concat, a nearest Resize, …: nodeTrait 'passthrough') only moves or selects
  * values, so between a Dequantize and a Quantize of the same scale and type it computes the same integers on the
  * integer tensor: Quantize(P(Dequantize(q, s)), s) = P(q). The pair goes and P runs on q.
  *
@@ -39,7 +39,7 @@ export function integerPassThrough(model: Model): number {
   const graph = model.graph;
   let count = 0;
   for (const node of graph.nodes()) {
-    if (!node.graph || (node.domain !== '' && node.domain !== 'ai.onnx') || opTrait(node.opType) !== 'passthrough') continue;
+    if (!node.graph || (node.domain !== '' && node.domain !== 'ai.onnx') || nodeTrait(node) !== 'passthrough') continue;
     const dataIndices = node.opType === 'Concat' ? node.inputs.map((_, i) => i) : [0];
     const reads = dataIndices.map((i) => integerSource(node.inputs[i]));
     const first = reads[0];

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../ir/builder.js';
 import { DataType } from '../ir/dtype.js';
+import { Tensor } from '../ir/tensor.js';
 import { verifyModel } from '../ir/verify.js';
 import { encodeModel } from '../onnx/encode.js';
 import { accScale, constDq, graphText, ints, linear, nodeNamed, opSequence, qdq, seedQdq } from './__fixtures__/qdq-graphs.js';
@@ -191,6 +192,27 @@ describe('lowerQdq', () => {
     expect(unit(model, 's_DequantizeLinear')).toBe('cpu');
   });
 
+  it('6. shape plumbing (Cast of a Constant, Cast of a Shape, float arithmetic on it) is no fallback and no island', () => {
+    const b = new GraphBuilder();
+    const x = qdq(b, b.input('input', DataType.FLOAT, [1, 2, 4, 4]), 0.01);
+    const [six] = b.node('Constant', [], { name: 'six_const', attributes: { value: Tensor.fromArray(new Float64Array([6]), []) } });
+    const [hi] = b.node('Cast', [six!], { name: 'hi_cast', attributes: { to: DataType.FLOAT } });
+    const [clip] = b.node('Clip', [x, b.initializer('lo', new Float32Array([0]), []), hi!], { name: 'clip' });
+    const [shape] = b.node('Shape', [x], { name: 'shape' });
+    const [shapeF] = b.node('Cast', [shape!], { name: 'shape_cast', attributes: { to: DataType.FLOAT } });
+    const [twice] = b.node('Mul', [shapeF!, b.initializer('two', new Float32Array([2]), [])], { name: 'shape_mul' });
+    const [sizes] = b.node('Cast', [twice!], { name: 'sizes_cast', attributes: { to: DataType.INT64 } });
+    const [up] = b.node('Resize', [qdq(b, clip!, 0.05, 'int8', 'c'), b.initializer('roi', new Float32Array(0), [0]), b.initializer('scales', new Float32Array(0), [0]), sizes!], {
+      name: 'resize',
+      attributes: { mode: 'nearest' },
+    });
+    b.output(qdq(b, up!, 0.05, 'int8', 'r'), DataType.FLOAT);
+    const { model, fallback } = lowerQdq(b.model());
+    expect(fallback).toEqual([]);
+    for (const name of ['hi_cast', 'shape_cast', 'shape_mul', 'sizes_cast']) expect(nodeNamed(model, name).domain).toBe('');
+    expect(nodeNamed(model, 'clip').domain).toBe('quantkit');
+  });
+
   it('6. an op no march lowers stays float between Dequantize and Quantize (unit cpu) and is listed', () => {
     const b = new GraphBuilder();
     const x = qdq(b, b.input('input', DataType.FLOAT, [3, 4]), 0.01);
@@ -215,7 +237,7 @@ describe('lowerQdq', () => {
     verifyModel(model);
   });
 
-  it('6. a GEMM with float weights, or a ConvTranspose, is a fallback with the reason', () => {
+  it('6. a GEMM with float weights (here a ConvTranspose and a MatMul) is a fallback with the reason', () => {
     const b = new GraphBuilder();
     const x = qdq(b, b.input('input', DataType.FLOAT, [1, 2, 4, 4]), 0.01);
     const w = b.initializer('w', new Float32Array(2 * 3 * 4), [2, 3, 2, 2]);
@@ -227,13 +249,34 @@ describe('lowerQdq', () => {
     b.output(mm!, DataType.FLOAT);
     const { fallback } = lowerQdq(b.model());
     expect(fallback).toEqual([
-      { node: 'up', opType: 'ConvTranspose', reason: 'the integer IR has no ConvTranspose' },
+      { node: 'up', opType: 'ConvTranspose', reason: 'its weight is float (no DequantizeLinear of int8 weights)' },
       {
         node: 'float_mm',
         opType: 'MatMul',
         reason: 'its second operand is float (not a DequantizeLinear of int8 weights or an activation)',
       },
     ]);
+  });
+
+  it('1. ConvTranspose (weight per channel on axis 1, int32 bias) → quantkit::ConvTranspose keeping its attributes', () => {
+    const b = new GraphBuilder();
+    const x = qdq(b, b.input('input', DataType.FLOAT, [1, 2, 4, 4]), 0.02);
+    const wScales = [0.01, 0.02, 0.03];
+    const w = constDq(b, 'w', ints(Int8Array, 2 * 3 * 4, 127), [2, 3, 2, 2], wScales, 1);
+    const bias = constDq(b, 'b', new Int32Array([100, -200, 300]), [3], wScales.map((s) => accScale(0.02, s)), 0);
+    const [up] = b.node('ConvTranspose', [x, w, bias], { name: 'up', attributes: { kernel_shape: [2, 2], strides: [2, 2], output_padding: [1, 0] } });
+    b.output(qdq(b, up!, 0.05, 'int8', 'y'), DataType.FLOAT);
+    const { model, fallback } = lowerQdq(b.model());
+    expect(fallback).toEqual([]);
+    const node = nodeNamed(model, 'up');
+    expect([node.domain, node.inputs.map((v) => v!.name)]).toEqual(['quantkit', ['input_quantized', 'w_quantized', 'b_quantized']]);
+    expect([intsAttribute(node, 'strides'), intsAttribute(node, 'output_padding'), stringAttribute(node, 'out_dtype')]).toEqual([
+      [2, 2],
+      [1, 0],
+      'int32',
+    ]);
+    expect(floatsAttribute(node, 'w_scale')).toEqual(wScales.map(Math.fround));
+    verifyModel(model);
   });
 
   it('1. an activation × activation MatMul reads both integer tensors with one w_scale', () => {

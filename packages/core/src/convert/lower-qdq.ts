@@ -9,13 +9,15 @@ import { Tensor } from '../ir/tensor.js';
 import { tensorType } from '../ir/type-info.js';
 import { Value } from '../ir/value.js';
 import { INTEGER_DOMAIN, INTEGER_OPSET_VERSION, INTEGER_RANGE, type NarrowDtype, type Unit } from '../integer/integer-ops.js';
-import { opTrait } from '../ops/op-traits.js';
+import { nodeTrait, opTrait } from '../ops/op-traits.js';
+import { staticValues } from '../prepare/constants.js';
 import { constantSource } from '../qdq/constant-source.js';
 import { QDQ_OPSET } from '../qdq/export-qdq.js';
 import { assertSymmetricQdq, isDequantizeLinear, isQuantizeLinear, readQdqParams } from '../qdq/read-qdq.js';
 import { upgradeOpset } from '../qdq/upgrade-opset.js';
 import { quantizeValue, roundHalfEven } from '../quant/numerics.js';
 import { matchGemm, type GemmMatch } from './gemm-pattern.js';
+import { pointwiseToLut } from './pointwise-lut.js';
 import {
   dequantizeAttributes,
   gemmChannelAxis,
@@ -43,6 +45,7 @@ export interface LowerQdqResult {
 /** Attributes of a standard GEMM op that the quantkit op keeps (alpha / beta are checked to be 1 and dropped). */
 const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
   Conv: ['auto_pad', 'dilations', 'group', 'kernel_shape', 'pads', 'strides'],
+  ConvTranspose: ['auto_pad', 'dilations', 'group', 'kernel_shape', 'output_padding', 'output_shape', 'pads', 'strides'],
   Gemm: ['transA', 'transB'],
   MatMul: [],
 };
@@ -52,7 +55,7 @@ const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
  * the march passes then rewrite it locally. The input is not modified: the lowering works on a copy, upgraded to
  * opset 21 when older.
  *
- * 1. GEMM patterns (gemm-pattern.ts) become one quantkit Conv / Gemm / MatMul reading the integer input(s), the int8
+ * 1. GEMM patterns (gemm-pattern.ts) become one quantkit Conv / ConvTranspose / Gemm / MatMul reading the integer input(s), the int8
  *    weight and an int32 bias at the accumulator's scale s_x · s_w[c] (an int32 bias at another scale, or a float
  *    bias, is requantized to it), with out_dtype 'int32', x_scale, w_scale and relu. Its int32 output goes through a
  *    quantkit Dequantize(scale = float32(s_x · s_w[c]), axis = output channel axis) that produces the group's float
@@ -64,11 +67,14 @@ const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
  *    {scale, axis} (constants included), or removed when nothing reads it any more. Q/DQ the integer IR cannot hold
  *    (per-axis Quantize, other integer types) stay standard and are listed as fallbacks.
  * 4. Elementwise ops with a float32 activation input → quantkit::<OpType> with their attributes and unit 'vpu' (a VPU
- *    float island); their constant operands stay float initializers. Elementwise ops on shapes (no float input) are
- *    left alone.
- * 5. Pass-through and shape ops stay standard; Shape / Size of a dequantized tensor read the integer tensor instead.
+ *    float island); their constant operands stay float initializers. Elementwise ops on shapes or constants (no
+ *    input that depends on input data: staticValues) are left alone.
+ * 5. Pass-through (a nearest Resize included) and shape ops stay standard; Shape / Size of a dequantized tensor read the integer tensor instead.
  * 6. Every other op that reads or writes a float activation (no trait, a GEMM that does not match, another domain,
- *    float16 / float64 tensors) stays a standard float op: a CPU fallback, listed with its reason.
+ *    float16 / float64 tensors) stays a standard float op: a CPU fallback, listed with its reason. An activation is
+ *    a value that depends on input data: a Cast of a Constant or of a Shape is shape plumbing, which stays a
+ *    standard op and is no fallback.
+ * 6b. A pointwise activation island between a Dequantize and Quantize(s) becomes one quantkit::Lut (pointwise-lut.ts).
  * 7. Units of Quantize / Dequantize: 'cpu' next to a fallback or a graph input / output, 'vpu' next to a VPU island or
  *    a float pass-through op, 'bpu' otherwise.
  * 8. Constants, scales and zero points nothing reads any more are removed, and the `quantkit` opset (version 1) is
@@ -85,6 +91,8 @@ export function lowerQdq(qdq: Model): LowerQdqResult {
 
 class QdqLowering {
   private readonly elemTypes: Map<Value, number>;
+  /** Values that do not depend on input data (weights, shape arithmetic), taken before any rewrite. */
+  private readonly statics: Set<Value>;
   private readonly fallbacks = new Map<Node, string>();
   private readonly islands = new Set<Node>();
   /** Values that lost a reader here: removed at the end when nothing reads them any more. */
@@ -92,6 +100,7 @@ class QdqLowering {
 
   constructor(private readonly graph: Graph) {
     this.elemTypes = inferElemTypes(graph);
+    this.statics = staticValues(graph);
   }
 
   run(): Fallback[] {
@@ -115,6 +124,7 @@ class QdqLowering {
       if (isQuantizeLinear(node)) this.lowerQuantize(node);
       else if (isDequantizeLinear(node)) this.lowerDequantize(node);
     }
+    pointwiseToLut(this.graph);
     this.assignUnits();
     this.removeDead();
     const fallback: Fallback[] = [];
@@ -220,14 +230,14 @@ class QdqLowering {
   /** Steps 4 to 6 for one node that is not a Q / DQ. */
   private classify(node: Node): void {
     if (isQuantkitNode(node) || this.fallbacks.has(node)) return;
-    const trait = opTrait(node.opType, node.domain);
+    const trait = nodeTrait(node);
     if (trait === 'shape') {
       this.readIntegerShape(node);
       return;
     }
     if (trait === 'passthrough' || trait === 'gemm') return;
     if (trait === 'elementwise') {
-      const floats = node.inputs.filter((v): v is Value => v !== undefined && !isConstant(v) && isFloatType(this.elemTypes.get(v)));
+      const floats = node.inputs.filter((v): v is Value => v !== undefined && this.isFloatData(v));
       if (floats.length === 0) return;
       const other = floats.find((v) => this.elemTypes.get(v) !== DataType.FLOAT);
       if (other) {
@@ -305,7 +315,7 @@ class QdqLowering {
   private assignUnits(): void {
     const isCpu = (node: Node | undefined) => node !== undefined && this.fallbacks.has(node);
     const isVpu = (node: Node | undefined) =>
-      node !== undefined && (this.islands.has(node) || (isStandard(node) && opTrait(node.opType) === 'passthrough'));
+      node !== undefined && (this.islands.has(node) || (isStandard(node) && nodeTrait(node) === 'passthrough'));
     for (const node of this.graph) {
       let unit: Unit | undefined;
       if (isQuantkitNode(node, 'Quantize')) {
@@ -344,10 +354,15 @@ class QdqLowering {
     this.graph.valueInfos.splice(0, this.graph.valueInfos.length, ...kept);
   }
 
-  /** Whether the node reads or writes a float tensor that is not a constant (an activation). */
+  /** Whether the node reads or writes a float tensor that depends on input data (an activation). */
   private touchesFloat(node: Node): boolean {
     const values = [...node.inputs, ...node.outputs];
-    return values.some((v) => v !== undefined && v.name !== '' && !isConstant(v) && isFloatType(this.elemTypes.get(v)));
+    return values.some((v) => v !== undefined && v.name !== '' && this.isFloatData(v));
+  }
+
+  /** A float activation: not a constant, not computed from constants and shapes alone. */
+  private isFloatData(value: Value): boolean {
+    return !this.statics.has(value) && !isConstant(value) && isFloatType(this.elemTypes.get(value));
   }
 }
 

@@ -3,6 +3,7 @@ import { QuantkitError } from '../errors/quantkit-error.js';
 import type { Node } from '../ir/node.js';
 import { broadcastIndices, broadcastShapes, normalizeAxis, sizeOf } from './ndarray.js';
 import { floatAttr, intAttr } from './node-attrs.js';
+import { resizeKernel } from './resize-kernel.js';
 
 /**
  * Float kernels for VPU islands and CPU fallbacks (opset 21 semantics, float32 tensors). Each op computes in
@@ -162,4 +163,5 @@ export const FLOAT_KERNELS: Readonly<Record<string, FloatKernel>> = {
   Softmax: softmax,
   LayerNormalization: layerNormalization,
   GlobalAveragePool: globalAveragePool,
+  Resize: resizeKernel,
 };

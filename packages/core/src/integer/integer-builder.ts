@@ -98,6 +98,10 @@ export class IntegerGraphBuilder extends GraphBuilder {
     return this.gemmLike('Conv', bias ? [x, w, bias] : [x, w], options);
   }
 
+  convTranspose(x: Value, w: Value, bias: Value | undefined, options: GemmLikeOptions): Value {
+    return this.gemmLike('ConvTranspose', bias ? [x, w, bias] : [x, w], options);
+  }
+
   gemm(a: Value, b: Value, c: Value | undefined, options: GemmLikeOptions): Value {
     return this.gemmLike('Gemm', c ? [a, b, c] : [a, b], options);
   }

@@ -6,12 +6,14 @@ import { INTEGER_RANGE } from './integer-ops.js';
 import { broadcastIndices, broadcastShapes, normalizeAxis, sizeOf, zeros } from './ndarray.js';
 import {
   convAttrs,
+  convTransposeAttrs,
   dequantizeAttrs,
   gemmOutputAttrs,
   intAttr,
   quantizeAttrs,
   rescaleAttrs,
   spatialOutput,
+  transposedOutput,
 } from './node-attrs.js';
 import { rescaleTensor } from './requant.js';
 
@@ -190,6 +192,79 @@ export function convKernel(node: Node, x: NpyArray | undefined, w: NpyArray | un
   return outputStage(node, acc, shape, 1, m);
 }
 
+/**
+ * ConvTranspose: x [N, C, H, W] (or [N, C, W]), w [C, M / group, kh, kw]; every input pixel scatters x · w into the
+ * output window it reaches, exactly (the sums in float64 hold integers far below 2^53).
+ */
+export function convTransposeKernel(node: Node, x: NpyArray | undefined, w: NpyArray | undefined, bias: NpyArray | undefined): NpyArray {
+  const input = requireInteger(node, 'x', x, ['int8', 'int16']);
+  const weight = requireInteger(node, 'w', w, ['int8']);
+  const rank = input.shape.length;
+  if ((rank !== 3 && rank !== 4) || weight.shape.length !== rank) {
+    throw shapeError(node, `the interpreter runs 1-D and 2-D transposed convs; x is [${input.shape}] and w is [${weight.shape}]`);
+  }
+  const spatial = rank - 2;
+  const attrs = convTransposeAttrs(node, spatial);
+  const [n, c, h, wd] = spatial === 1 ? [input.shape[0]!, input.shape[1]!, 1, input.shape[2]!] : (input.shape as [number, number, number, number]);
+  const [cw, mg, kh, kw] = spatial === 1 ? [weight.shape[0]!, weight.shape[1]!, 1, weight.shape[2]!] : (weight.shape as [number, number, number, number]);
+  const { group } = attrs;
+  if (cw !== c || c % group !== 0) throw shapeError(node, `x has ${c} channels and w is [${weight.shape}] with group ${group}`);
+  const m = mg * group;
+  const cg = c / group;
+  const geometry = (size: number, k: number, d: 0 | 1) => {
+    if (spatial === 1 && d === 0) return { out: 1, padBegin: 0, stride: 1, dilation: 1 };
+    const i = spatial === 1 ? 0 : d;
+    const g = transposedOutput(
+      size,
+      k,
+      attrs.strides[i]!,
+      attrs.dilations[i]!,
+      attrs.pads[i]!,
+      attrs.pads[i + spatial]!,
+      attrs.outputPadding[i]!,
+      attrs.autoPad,
+      attrs.outputShape?.[i],
+    );
+    return { ...g, stride: attrs.strides[i]!, dilation: attrs.dilations[i]! };
+  };
+  const gh = geometry(h, kh, 0);
+  const gw = geometry(wd, kw, 1);
+  const [oh, ow] = [gh.out, gw.out];
+  if (oh < 1 || ow < 1) throw shapeError(node, `the output would be empty (${oh} × ${ow})`);
+  const b = biasValues(node, bias, m);
+  const xs = input.data as ArrayLike<number>;
+  const ws = weight.data as Int8Array;
+  const acc = new Float64Array(n * m * oh * ow);
+  if (b) for (let i = 0; i < acc.length; i++) acc[i] = b[Math.floor(i / (oh * ow)) % m]!;
+  for (let in_ = 0; in_ < n; in_++) {
+    for (let ic = 0; ic < c; ic++) {
+      const g = Math.floor(ic / cg);
+      for (let iy = 0; iy < h; iy++) {
+        for (let ix = 0; ix < wd; ix++) {
+          const v = xs[((in_ * c + ic) * h + iy) * wd + ix]!;
+          if (v === 0) continue;
+          for (let j = 0; j < mg; j++) {
+            const om = g * mg + j;
+            const outBase = (in_ * m + om) * oh * ow;
+            const wBase = (ic * mg + j) * kh * kw;
+            for (let ky = 0; ky < kh; ky++) {
+              const oy = iy * gh.stride - gh.padBegin + ky * gh.dilation;
+              if (oy < 0 || oy >= oh) continue;
+              for (let kx = 0; kx < kw; kx++) {
+                const ox = ix * gw.stride - gw.padBegin + kx * gw.dilation;
+                if (ox < 0 || ox >= ow) continue;
+                acc[outBase + oy * ow + ox]! += v * ws[wBase + ky * kw + kx]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  const shape = spatial === 1 ? [n, m, ow] : [n, m, oh, ow];
+  return outputStage(node, acc, shape, 1, m);
+}
+
 export function gemmKernel(node: Node, a: NpyArray | undefined, b: NpyArray | undefined, c: NpyArray | undefined): NpyArray {
   const left = requireInteger(node, 'A', a, ['int8', 'int16']);
   const right = requireInteger(node, 'B', b, ['int8', 'int16']);
@@ -257,4 +332,18 @@ export function matmulKernel(node: Node, a: NpyArray | undefined, b: NpyArray | 
   if (biasData) for (let i = 0; i < acc.length; i++) acc[i]! += biasData[i % n]!;
   const shape = [...batch, ...(left.shape.length === 1 ? [] : [m]), ...(right.shape.length === 1 ? [] : [n])];
   return outputStage(node, acc, shape, Math.max(shape.length - 1, 0), right.shape.length === 1 ? 1 : n);
+}
+
+/** quantkit::Lut: y = table[q − min], the table indexed by the input code. */
+export function lutKernel(node: Node, q: NpyArray | undefined, table: NpyArray | undefined): NpyArray {
+  const input = requireInteger(node, 'q', q, ['int8', 'int16']);
+  const entries = requireInteger(node, 'the table', table, ['int8', 'int16']);
+  const { min, max } = INTEGER_RANGE[input.dtype as 'int8' | 'int16'];
+  if (entries.data.length !== max - min + 1) {
+    throw shapeError(node, `the table has ${entries.data.length} entries for ${input.dtype} codes (${max - min + 1})`);
+  }
+  const out = zeros(entries.dtype as 'int8' | 'int16', input.shape);
+  const data = input.data as ArrayLike<number>;
+  for (let i = 0; i < data.length; i++) out.data[i] = (entries.data as Int8Array | Int16Array)[data[i]! - min]!;
+  return out;
 }

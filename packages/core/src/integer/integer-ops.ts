@@ -26,6 +26,8 @@
  *   either way). |acc| ≤ 2^31 and multiplier < 2^22 keep acc · multiplier below 2^53, exact in float64.
  *
  * quantkit::Conv(x: int8 | int16, w: int8, bias?: int32) → out_dtype
+ * quantkit::ConvTranspose(x: int8 | int16, w: int8, bias?: int32) → out_dtype
+ *   (w is [C, M / group, k…] as in ONNX; the output channel axis is 1; attrs as ONNX ConvTranspose plus the ones below)
  * quantkit::Gemm(a: int8 | int16, b: int8 | int16, c?: int32) → out_dtype   (transA, transB as in ONNX; alpha = beta = 1)
  * quantkit::MatMul(a: int8 | int16, b: int8 | int16, bias?: int32) → out_dtype
  *   attrs: the op's own ONNX attributes (Conv: pads, strides, dilations, group, kernel_shape, auto_pad;
@@ -42,8 +44,14 @@
  *   w_scale[c]) — a DequantizeLinear of the int32 accumulator (for float32 out, clip_min / clip_max are in the
  *   accumulator's units). The output channel axis is 1 for Conv and the last axis for Gemm / MatMul.
  *   Running on onnxruntime (lower.ts) bounds the reduction length K (terms per output): Conv K = (C / group) ·
- *   Π kernel ≤ 33025, so no int32 inside ConvInteger can wrap; Gemm / MatMul K ≤ 2^22, so every float64 partial
+ *   Π kernel ≤ 33025, so no int32 inside ConvInteger can wrap; ConvTranspose runs in float32, exact while every
+ *   partial sum stays below 2^24: (C / group) · Π kernel ≤ 1024 per int8 (or int16 byte) pass, larger C split; Gemm / MatMul K ≤ 2^22, so every float64 partial
  *   sum is an integer below 2^53.
+ *
+ * quantkit::Lut(q: int8 | int16, table: int8 | int16 [256 | 65536]) → out_dtype (the table's type)
+ *   attrs: out_dtype: 'int8' | 'int16', function: string, in_scale, out_scale: float (informative), unit: 'vpu'
+ *   y = table[q − min(q's type)]: a pointwise function on the VPU as a look-up table over the input codes
+ *   (convert/pointwise-lut.ts builds it).
  *
  * VPU float islands: an elementwise op (LayerNormalization, Softmax, Add, …) computed in float on the VPU is
  *   written as quantkit::<OpType> with its ONNX attributes (opset 21 semantics) plus unit: 'vpu', reading
@@ -73,7 +81,7 @@ export const MULTIPLIER_BITS = 22;
 export const MAX_SHIFT = 53;
 
 /** The integer IR's own ops; any other quantkit op is a VPU float island. */
-export const INTEGER_OPS = ['Quantize', 'Dequantize', 'Rescale', 'Conv', 'Gemm', 'MatMul'] as const;
+export const INTEGER_OPS = ['Quantize', 'Dequantize', 'Rescale', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Lut'] as const;
 export type IntegerOp = (typeof INTEGER_OPS)[number];
 
 export const INTEGER_RANGE: Record<IntegerDtype, { min: number; max: number }> = {

@@ -7,7 +7,7 @@ import { tensorElemType } from '../ir/type-info.js';
 import type { Value } from '../ir/value.js';
 import { FLOAT_KERNELS } from './float-kernels.js';
 import { INTEGER_DOMAIN, isIntegerOp } from './integer-ops.js';
-import { convKernel, dequantizeKernel, gemmKernel, matmulKernel, quantizeKernel, rescaleKernel } from './integer-kernels.js';
+import { convKernel, convTransposeKernel, lutKernel, dequantizeKernel, gemmKernel, matmulKernel, quantizeKernel, rescaleKernel } from './integer-kernels.js';
 import { LAYOUT_KERNELS } from './layout-kernels.js';
 import { ONNX_TYPE_OF, tensorToArray } from './ndarray.js';
 
@@ -100,10 +100,14 @@ function runNode(node: Node, inputs: (NpyArray | undefined)[]): NpyArray[] {
           return [rescaleKernel(node, a)];
         case 'Conv':
           return [convKernel(node, a, b, c)];
+        case 'ConvTranspose':
+          return [convTransposeKernel(node, a, b, c)];
         case 'Gemm':
           return [gemmKernel(node, a, b, c)];
         case 'MatMul':
           return [matmulKernel(node, a, b, c)];
+        case 'Lut':
+          return [lutKernel(node, a, b)];
       }
     }
     const island = Object.hasOwn(FLOAT_KERNELS, node.opType) ? FLOAT_KERNELS[node.opType] : undefined;
@@ -119,7 +123,7 @@ function runNode(node: Node, inputs: (NpyArray | undefined)[]): NpyArray[] {
     `The integer-IR interpreter has no kernel for node ${node.describe()}`,
     {
       subject: node.name,
-      hint: `It runs quantkit::{Quantize, Dequantize, Rescale, Conv, Gemm, MatMul}, the float ops ${Object.keys(FLOAT_KERNELS).join(', ')} and the pass-through ops ${Object.keys(LAYOUT_KERNELS).join(', ')}; run other models with lowerToStandard and onnxruntime.`,
+      hint: `It runs quantkit::{Quantize, Dequantize, Rescale, Conv, ConvTranspose, Gemm, MatMul, Lut}, the float ops ${Object.keys(FLOAT_KERNELS).join(', ')} and the pass-through ops ${Object.keys(LAYOUT_KERNELS).join(', ')}; run other models with lowerToStandard and onnxruntime.`,
     },
   );
 }

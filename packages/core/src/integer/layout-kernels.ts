@@ -5,6 +5,7 @@ import type { Node } from '../ir/node.js';
 import type { Tensor } from '../ir/tensor.js';
 import { gather, normalizeAxis, numbers, reshaped, sizeOf, stridesOf, tensorToArray, zeros } from './ndarray.js';
 import { intAttr, intsAttr, spatialOutput, stringAttr } from './node-attrs.js';
+import { resizeKernel } from './resize-kernel.js';
 
 /**
  * Pass-through ops (they move or select elements, so any dtype and the input's scale carry over) and the constants
@@ -297,5 +298,6 @@ export const LAYOUT_KERNELS: Readonly<Record<string, LayoutKernel>> = {
   Gather: gatherOp,
   MaxPool: maxPool,
   Pad: pad,
+  Resize: resizeKernel,
   Constant: constant,
 };

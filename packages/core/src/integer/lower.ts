@@ -43,12 +43,18 @@ import { decodeMultiplier, outputBounds, type OutputBounds, type RescaleParams }
  *    float64 (|256 · Σ hi · w| ≤ K · 2^22, far below 2^53). Every int32 quantity inside ConvInteger (Σ x_u · w_u ≤
  *    K · 255², the row / column sums times 128, K · 128²) stays below 2^31 for K = (C / group) · Π kernel ≤
  *    {@link CONV_MAX_K}; a larger K is refused. The bias is added in float64.
+ * 4b. ConvTranspose → ConvTranspose in float32 (onnxruntime has no integer or float64 one), exact because every
+ *    product is an integer of at most 2^15 and every partial sum an integer below 2^24: the reduction length
+ *    K = (C / group) · Π kernel of one pass is at most {@link CONV_TRANSPOSE_MAX_K} (int8 operands, |x · w| ≤ 2^14)
+ *    or half that for the low byte of an int16 x (split as in 4, |lo · w| < 2^15). A larger C is split into passes
+ *    over slices of the input channels (group 1), summed in float64; the bias is added in float64.
  * 5. Gemm / MatMul → Cast to float64, Gemm / MatMul in float64 (every partial sum is an integer below 2^53 for
  *    K ≤ 2^22, so any summation order is exact), bias added in float64.
  * 6. Output stage of 4 and 5: Clip to the int32 range (acc saturation) and then, per out_dtype, the Rescale chain of
  *    3; or Clip to the relu / clip bounds and Cast to int32; or that int32 through DequantizeLinear with the
  *    per-channel float32 scale x_scale · w_scale[c].
- * 7. VPU islands (any other quantkit op) → the standard op, without `unit`.
+ * 7. Lut → Gather(table, Cast(q, int32) − min): the table lookup itself, exact.
+ *    VPU islands (any other quantkit op) → the standard op, without `unit`.
  * 8. Standard pass-through ops that onnxruntime lacks for an integer dtype (ort-support.ts) run between Casts to
  *    an exact float carrier.
  * The model is copied; a model below opset 21 is upgraded first (upgradeOpset). Graph input and output names are
@@ -81,6 +87,8 @@ export function lowerToStandard(model: Model): Model {
 export const LOWERED_OPSET = 21;
 /** The largest Conv reduction length the ConvInteger lowering keeps exact: K · 255² < 2^31. */
 export const CONV_MAX_K = 33025;
+/** The largest ConvTranspose reduction length of one float32 pass over int8 operands: K · 2^14 ≤ 2^24. */
+export const CONV_TRANSPOSE_MAX_K = 1024;
 /** The largest Gemm / MatMul reduction length the float64 lowering keeps exact: K · 2^30 < 2^53. */
 export const GEMM_MAX_K = 2 ** 22;
 
@@ -108,7 +116,7 @@ function annotateIntegerTypes(graph: Graph): void {
     if (node.domain !== INTEGER_DOMAIN) continue;
     let elemType: number = DataType.FLOAT;
     if (node.opType === 'Quantize') elemType = dtypeOf(stringAttr(node, 'dtype'));
-    else if (node.opType === 'Rescale' || node.opType === 'Conv' || node.opType === 'Gemm' || node.opType === 'MatMul') {
+    else if (['Rescale', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Lut'].includes(node.opType)) {
       elemType = dtypeOf(stringAttr(node, 'out_dtype'));
     }
     for (const output of node.outputs) {
@@ -190,7 +198,7 @@ function inferRanks(graph: Graph): Map<Value, number> {
         else if (node.opType === 'MatMul') {
           const [a, b] = [rankOf(node.inputs[0]), rankOf(node.inputs[1])];
           rank = a === undefined || b === undefined ? undefined : Math.max(a, b);
-        } else rank = rankOf(node.inputs[node.opType === 'Conv' ? 1 : 0]);
+        } else rank = rankOf(node.inputs[node.opType === 'Conv' || node.opType === 'ConvTranspose' ? 1 : 0]);
       } else if (rank === undefined && node.opType === 'Flatten') rank = 2;
       else if (rank === undefined && SAME_RANK.has(node.opType)) rank = rankOf(node.inputs[0]);
       if (rank !== undefined) ranks.set(output, rank);
@@ -226,6 +234,12 @@ function lowerIntegerNode(graph: Graph, node: Node, context: LoweringContext): v
       break;
     case 'Conv':
       lowerConv(emit, node, output, context.types);
+      break;
+    case 'ConvTranspose':
+      lowerConvTranspose(emit, node, output, context.types);
+      break;
+    case 'Lut':
+      lowerLut(emit, node, output, context.types);
       break;
     case 'Gemm':
     case 'MatMul':
@@ -421,6 +435,86 @@ function lowerConv(emit: Emitter, node: Node, output: Value, types: Map<Value, n
   emitOutputStage(emit, node, acc, attrs, dims.length, 1, output);
 }
 
+const CONV_TRANSPOSE_ATTRIBUTES = [...CONV_INTEGER_ATTRIBUTES, 'output_padding', 'output_shape'];
+
+/** Case 4b. */
+function lowerConvTranspose(emit: Emitter, node: Node, output: Value, types: Map<Value, number>): void {
+  const x = input(node, 0, 'x');
+  const w = input(node, 1, 'w');
+  const bias = node.inputs[2];
+  const xType = integerType(node, x, types, ['int8', 'int16'], 'x');
+  integerType(node, w, types, ['int8'], 'w');
+  const weight = w.constValue;
+  if (!weight || weight.dims.length < 3) {
+    throw lowerError(node, 'its weight is not a constant of rank 3 or more', 'ConvTranspose weights must be initializers.');
+  }
+  const dims = [...weight.dims];
+  const group = intAttr(node, 'group', 1);
+  const inChannels = dims[0]!;
+  const taps = dims.slice(2).reduce((a, b) => a * b, 1);
+  const limit = xType === 'int8' ? CONV_TRANSPOSE_MAX_K : CONV_TRANSPOSE_MAX_K / 2;
+  const perPass = Math.floor(limit / taps);
+  const perGroup = inChannels / group;
+  if (perPass < 1 || (perGroup > perPass && group !== 1)) {
+    throw lowerError(
+      node,
+      `its reduction length (C / group · kernel) is ${perGroup * taps}; a float32 ConvTranspose stays exact up to ${limit} per pass and only ungrouped ones are split`,
+      'Use a smaller kernel or fewer channels per group.',
+    );
+  }
+  const attrs = gemmOutputAttrs(node, dims[1]! * group);
+  const convAttributes: Record<string, number | number[] | string> = {};
+  for (const name of CONV_TRANSPOSE_ATTRIBUTES) {
+    const attribute = node.attribute(name);
+    if (!attribute) continue;
+    convAttributes[name] =
+      attribute.type === AttributeType.STRING
+        ? attribute.asString()
+        : attribute.type === AttributeType.INT
+          ? attribute.asNumber()
+          : attribute.asNumbers();
+  }
+  const values = Float32Array.from(weight.toArray() as Int8Array);
+  const rowSize = values.length / inChannels;
+  const chunks: { start: number; end: number; w: Value }[] = [];
+  const step = perGroup > perPass ? perPass : inChannels;
+  for (let start = 0; start < inChannels; start += step) {
+    const end = Math.min(inChannels, start + step);
+    const data = values.slice(start * rowSize, end * rowSize);
+    chunks.push({ start, end, w: emit.constant(`${w.name}_f32_${start}`, Tensor.fromArray(data, [end - start, ...dims.slice(1)])) });
+  }
+  const i64 = (label: string, v: number) => emit.constant(label, Tensor.fromArray(BigInt64Array.of(BigInt(v)), [1]));
+  /** Σ over all input channels of data · w, in float64: one float32 ConvTranspose per channel slice. */
+  const passes = (data: Value): Value => {
+    let sum: Value | undefined;
+    for (const chunk of chunks) {
+      const slice =
+        chunks.length === 1
+          ? data
+          : emit.op('Slice', [data, i64('start', chunk.start), i64('end', chunk.end), i64('axis', 1)]);
+      const part = emit.cast(emit.op('ConvTranspose', [slice, chunk.w], convAttributes), DataType.DOUBLE);
+      sum = sum ? emit.op('Add', [sum, part]) : part;
+    }
+    return sum!;
+  };
+  const xf = emit.cast(x, DataType.FLOAT);
+  let acc: Value;
+  if (xType === 'int8') {
+    acc = passes(xf);
+  } else {
+    const high = emit.op('Floor', [emit.op('Mul', [xf, emit.f32('inv256', 1 / 256)])]);
+    const low = emit.op('Sub', [xf, emit.op('Mul', [high, emit.f32('c256', 256)])]);
+    acc = emit.op('Add', [emit.op('Mul', [passes(high), emit.f64('c256', 256)]), passes(low)]);
+  }
+  if (bias) {
+    integerType(node, bias, types, ['int32'], 'the bias');
+    const shape = Tensor.fromArray(BigInt64Array.from([-1n, ...dims.slice(2).map(() => 1n)]), [dims.length - 1]);
+    const biasD = emit.op('Reshape', [emit.cast(bias, DataType.DOUBLE), emit.constant('bias_shape', shape)]);
+    acc = emit.op('Add', [acc, biasD]);
+  }
+  emitOutputStage(emit, node, acc, attrs, dims.length, 1, output);
+}
+
 function lowerGemm(emit: Emitter, node: Node, output: Value, context: LoweringContext): void {
   const { types, ranks } = context;
   const a = input(node, 0, 'A');
@@ -462,6 +556,17 @@ function lowerGemm(emit: Emitter, node: Node, output: Value, context: LoweringCo
   // Channels run along the last axis: a [C] vector broadcasts there, and DequantizeLinear takes axis -1, whatever
   // the rank.
   emitOutputStage(emit, node, acc, attrs, rank, -1, output);
+}
+
+/** Case 7: the table lookup. */
+function lowerLut(emit: Emitter, node: Node, output: Value, types: Map<Value, number>): void {
+  const q = input(node, 0, 'q');
+  const table = input(node, 1, 'table');
+  const dtype = integerType(node, q, types, ['int8', 'int16'], 'q');
+  integerType(node, table, types, ['int8', 'int16'], 'the table');
+  const offset = emit.constant('offset', Tensor.fromArray(Int32Array.of(-INTEGER_RANGE[dtype as NarrowDtype].min), []));
+  const index = emit.op('Add', [emit.cast(q, DataType.INT32), offset]);
+  emit.op('Gather', [table, index], { axis: 0 }, output);
 }
 
 /** Case 8: runs a pass-through op in a float carrier where onnxruntime has no integer kernel. */

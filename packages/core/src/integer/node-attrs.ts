@@ -238,3 +238,49 @@ export function spatialOutput(
   if (ceil && (out - 1) * stride >= size + padBegin) out--;
   return { out, padBegin, padEnd };
 }
+
+/** ConvTranspose attributes: Conv's plus output_padding and output_shape (ONNX defaults filled in). */
+export interface ConvTransposeAttrs extends ConvAttrs {
+  outputPadding: number[];
+  outputShape: number[] | undefined;
+}
+
+export function convTransposeAttrs(node: Node, spatial: number): ConvTransposeAttrs {
+  const attrs = convAttrs(node, spatial);
+  const outputPadding = intsAttr(node, 'output_padding') ?? Array.from({ length: spatial }, () => 0);
+  const outputShape = intsAttr(node, 'output_shape');
+  if (outputPadding.length !== spatial) throw attributeError(node, `output_padding does not match ${spatial} spatial dims`);
+  if (outputShape && outputShape.length !== spatial && outputShape.length !== spatial + 2) {
+    throw attributeError(node, `output_shape has ${outputShape.length} values for ${spatial} spatial dims`);
+  }
+  return { ...attrs, outputPadding, outputShape: outputShape?.slice(-spatial) };
+}
+
+/**
+ * Output size and begin pad of one spatial dim of a ConvTranspose (ONNX rules): with output_shape (or auto_pad
+ * SAME_*, whose output is size · stride) the total padding is stride · (size − 1) + output_padding + span − out,
+ * split half and half (the odd one at the end for SAME_UPPER / NOTSET, at the begin for SAME_LOWER); otherwise
+ * out = stride · (size − 1) + output_padding + span − pad_begin − pad_end.
+ */
+export function transposedOutput(
+  size: number,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  padBegin: number,
+  padEnd: number,
+  outputPadding: number,
+  autoPad: string,
+  outputShape: number | undefined,
+): { out: number; padBegin: number } {
+  const span = (kernel - 1) * dilation + 1;
+  const full = stride * (size - 1) + outputPadding + span;
+  const target = outputShape ?? (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER' ? size * stride : undefined);
+  if (target === undefined) {
+    return autoPad === 'VALID' ? { out: full, padBegin: 0 } : { out: full - padBegin - padEnd, padBegin };
+  }
+  const total = full - target;
+  const begin = autoPad === 'SAME_LOWER' ? total - Math.floor(total / 2) : Math.floor(total / 2);
+  return { out: target, padBegin: begin };
+}
+

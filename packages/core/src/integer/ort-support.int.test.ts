@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../ir/builder.js';
 import { DataType } from '../ir/dtype.js';
 import { Tensor } from '../ir/tensor.js';
-import { opTrait } from '../ops/op-traits.js';
+import { nodeTrait } from '../ops/op-traits.js';
 import { createSession, releaseSession, runSession } from '../runtime/ort.js';
 import type { NpyArray } from '../data/npy.js';
 import type { IntegerDtype } from './integer-ops.js';
@@ -13,7 +13,7 @@ import { ORT_INTEGER_GAPS } from './ort-support.js';
  * an op runs natively exactly when the table lists no gap, and a listed carrier dtype runs.
  */
 
-type Probe = { dims: number[]; inputs?: number; constants?: Tensor[]; attributes?: Record<string, number | number[]>; outputs?: number };
+type Probe = { dims: number[]; inputs?: number; constants?: Tensor[]; attributes?: Record<string, number | number[] | string>; outputs?: number };
 const int64 = (values: number[]) => Tensor.fromArray(BigInt64Array.from(values.map(BigInt)), [values.length]);
 
 const PROBES: Record<string, Probe> = {
@@ -27,6 +27,11 @@ const PROBES: Record<string, Probe> = {
   MaxPool: { dims: [1, 2, 4, 4], attributes: { kernel_shape: [2, 2] } },
   Pad: { dims: [1, 2, 3, 3], constants: [int64([0, 0, 1, 1, 0, 0, 1, 1])] },
   Reshape: { dims: [2, 3, 4], constants: [int64([6, 4])] },
+  Resize: {
+    dims: [1, 1, 2, 2],
+    constants: [Tensor.fromArray(new Float32Array(0), [0]), Tensor.fromArray(Float32Array.of(1, 1, 2, 2), [4])],
+    attributes: { mode: 'nearest' },
+  },
   Slice: { dims: [2, 3, 4], constants: [int64([1]), int64([3]), int64([2])] },
   SpaceToDepth: { dims: [1, 1, 4, 4], attributes: { blocksize: 2 } },
   Split: { dims: [2, 4], constants: [int64([2, 2])], attributes: { axis: 1 }, outputs: 2 },
@@ -75,7 +80,10 @@ async function runs(op: string, dtype: ProbeDtype): Promise<boolean> {
 
 describe('onnxruntime pass-through kernels on integer dtypes (ORT_INTEGER_GAPS)', () => {
   it('probes every pass-through op', () => {
-    for (const op of Object.keys(PROBES)) expect(opTrait(op)).toBe('passthrough');
+    for (const [op, probe] of Object.entries(PROBES)) {
+      const mode = probe.attributes?.mode;
+      expect(nodeTrait({ opType: op, domain: '', attribute: (n) => (n === 'mode' && mode ? { asString: () => String(mode) } : undefined) })).toBe('passthrough');
+    }
     for (const op of Object.keys(ORT_INTEGER_GAPS)) expect(PROBES[op]).toBeDefined();
   });
 

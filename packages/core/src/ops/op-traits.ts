@@ -32,6 +32,26 @@ export function opTrait(opType: string, domain = ''): OpTrait | undefined {
   return Object.hasOwn(TRAITS, opType) ? TRAITS[opType] : undefined;
 }
 
+/** The attributes nodeTrait reads: a Node, or anything shaped like one. */
+interface NodeLike {
+  readonly opType: string;
+  readonly domain: string;
+  attribute(name: string): { asString(): string } | undefined;
+}
+
+/**
+ * The trait of one node: opTrait of its op type, except that a nearest-neighbour Resize (mode 'nearest', ONNX's
+ * default) only copies input elements, so it is 'passthrough' (an integer tensor goes through with its scale); a
+ * linear or cubic Resize stays 'elementwise' (a VPU island).
+ */
+export function nodeTrait(node: NodeLike): OpTrait | undefined {
+  const trait = opTrait(node.opType, node.domain);
+  if (trait === 'elementwise' && node.opType === 'Resize') {
+    return (node.attribute('mode')?.asString() ?? 'nearest') === 'nearest' ? 'passthrough' : 'elementwise';
+  }
+  return trait;
+}
+
 export function isGemmLike(opType: string, domain = ''): boolean {
   return opTrait(opType, domain) === 'gemm';
 }

@@ -220,6 +220,7 @@ function kindOf(node: Node, types: Map<Value, number>): OpKind {
     if (node.opType === 'Quantize') return 'quantize';
     if (node.opType === 'Dequantize') return 'dequantize';
     if (node.opType === 'Rescale') return 'rescale';
+    if (node.opType === 'Lut') return 'data-movement';
     return GEMM_OPS.has(node.opType) ? 'gemm' : 'float-island';
   }
   const standard = isStandard(node);

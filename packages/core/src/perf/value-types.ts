@@ -66,6 +66,8 @@ function quantkitOutputType(node: Node): number {
       return DTYPES[attribute('dtype') ?? ''] ?? DataType.INT8;
     case 'Rescale':
     case 'Conv':
+    case 'ConvTranspose':
+    case 'Lut':
     case 'Gemm':
     case 'MatMul':
       return DTYPES[attribute('out_dtype') ?? ''] ?? DataType.INT32;

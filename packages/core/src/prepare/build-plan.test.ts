@@ -37,6 +37,33 @@ describe('buildQuantPlan', () => {
     expect([...plan.activations.keys()]).toEqual([x, ln, scaled]);
   });
 
+  it('quantizes a standalone SiLU, Mul(x, Sigmoid(x)), once: at the Mul, not at the Sigmoid', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', DataType.FLOAT, [1, 2, 4, 4]);
+    const [t] = b.node('Tanh', [x]);
+    const [gate] = b.node('Sigmoid', [t!]);
+    const [silu] = b.node('Mul', [t!, gate!]);
+    const [lone] = b.node('Sigmoid', [silu!]);
+    b.output(lone!);
+    const { plan } = buildQuantPlan(b.model(), INT8_TEMPLATE);
+    expect([...plan.activations.keys()]).toEqual([x, t, silu, lone]);
+  });
+
+  it('lets a nearest Resize share its input quantization; a linear Resize gets its own', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', DataType.FLOAT, [1, 2, 4, 4]);
+    const [relu] = b.node('Relu', [x]);
+    const roi = b.initializer('roi', zeros(0));
+    const scales = b.initializer('scales', Tensor.fromArray(new Float32Array([1, 1, 2, 2]), [4]));
+    const [near] = b.node('Resize', [relu!, roi, scales], { attributes: { mode: 'nearest' } });
+    const [bilinear] = b.node('Resize', [near!, roi, scales], { attributes: { mode: 'linear' } });
+    b.output(bilinear!);
+    const { plan } = buildQuantPlan(b.model(), INT8_TEMPLATE);
+    expect(plan.activations.get(near!)?.shareWith).toBe(relu);
+    expect(plan.activations.get(bilinear!)?.shareWith).toBeUndefined();
+    expect(plan.activations.has(bilinear!)).toBe(true);
+  });
+
   it('lets a pass-through share its input 0 quantization, and gives Concat its own', () => {
     const b = new GraphBuilder();
     const x = b.input('x', DataType.FLOAT, [2, 8]);

@@ -3,10 +3,10 @@ import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Value } from '../ir/value.js';
 import type { QuantTemplate } from '../march/template.js';
-import { opTrait } from '../ops/op-traits.js';
+import { nodeTrait } from '../ops/op-traits.js';
 import type { PassDiagnostic } from '../pass/pass.js';
 import { staticValues } from './constants.js';
-import { findGemmGroups } from './fuse-gemm.js';
+import { findGemmGroups, siluAt } from './fuse-gemm.js';
 import type { ActivationQuant, GemmGroup, QuantPlan } from './quant-plan.js';
 
 export interface BuiltPlan {
@@ -21,8 +21,9 @@ export interface BuiltPlan {
  * stay as they are):
  * - float graph inputs: an ActivationQuant each (the implicit QuantStub);
  * - each GEMM group: its output only, never the values inside it;
- * - elementwise ops (VPU float islands): their outputs;
- * - pass-through ops: `shareWith` input 0 when input 0 is quantized, since moving data keeps its scale;
+ * - elementwise ops (VPU float islands): their outputs; SiLU spelled `Mul(x, Sigmoid(x))` is one op, so its
+ *   Sigmoid's output is not quantized;
+ * - pass-through ops (nodeTrait: a nearest Resize is one): `shareWith` input 0 when input 0 is quantized, since moving data keeps its scale;
  *   Concat, which requantizes its inputs to one scale, and ops whose input 0 is a constant get their own;
  * - shape ops: nothing;
  * - ops with no trait (CPU fallback) and GEMM-like ops that could not be grouped: their outputs, so that the
@@ -52,7 +53,7 @@ export function buildQuantPlan(model: Model, template: QuantTemplate): BuiltPlan
       if (group.output.producer() === node) own(group.output);
       continue;
     }
-    const trait = opTrait(node.opType, node.domain);
+    const trait = nodeTrait(node);
     if (trait === 'shape') continue;
     if (trait === 'passthrough') {
       const source = node.input(0);
@@ -66,7 +67,9 @@ export function buildQuantPlan(model: Model, template: QuantTemplate): BuiltPlan
       }
       continue;
     }
-    for (const output of node.outputs) own(output);
+    // SiLU outside a group, Mul(x, Sigmoid(x)), is one elementwise op: only the Mul's output is quantized.
+    const inSilu = node.opType === 'Sigmoid' && node.input(0) && siluAt(node.input(0)!)?.[0] === node;
+    if (!inSilu) for (const output of node.outputs) own(output);
     if (trait === 'elementwise' || !node.outputs.some(quantizable)) continue;
     const why = unfusedReason.get(node);
     diagnostics.push({

@@ -155,6 +155,52 @@ describe('findGemmGroups', () => {
     expect(build(true).activation).toBeUndefined();
   });
 
+  it('fuses an epilogue chain: BatchNormalization, HardSwish, SiLU (Sigmoid + Mul), LeakyRelu, quantized at its end', () => {
+    const b = new GraphBuilder();
+    const x = b.input('x', DataType.FLOAT, [1, 3, 8, 8]);
+    const [c] = b.node('Conv', [x, b.initializer('w', zeros(4, 3, 1, 1))], { name: 'conv' });
+    const bnParams = ['scale', 'B', 'mean', 'var'].map((n) => b.initializer(n, zeros(4)));
+    const [bn] = b.node('BatchNormalization', [c!, ...bnParams], { name: 'bn' });
+    const [hs] = b.node('HardSwish', [bn!], { name: 'hs' });
+    const [gate] = b.node('Sigmoid', [hs!], { name: 'silu_sigmoid' });
+    const [silu] = b.node('Mul', [gate!, hs!], { name: 'silu_mul' });
+    const [leaky] = b.node('LeakyRelu', [silu!], { name: 'leaky', attributes: { alpha: 0.1 } });
+    b.output(leaky!);
+    const g = findGemmGroups(b.graph).groups[0]!;
+    expect(g.epilogue.map((n) => n.name)).toEqual(['bn', 'hs', 'silu_sigmoid', 'silu_mul', 'leaky']);
+    expect(g.nodes.map((n) => n.name)).toEqual(['conv', 'bn', 'hs', 'silu_sigmoid', 'silu_mul', 'leaky']);
+    expect(g.output).toBe(leaky);
+    expect(g.activation?.name).toBe('leaky');
+  });
+
+  it('stops the epilogue at a value read twice or a graph output, at a BN with a computed scale, and at a Mul that is no SiLU', () => {
+    const chain = (variant: 'reused' | 'output' | 'bn-computed' | 'mul-other') => {
+      const b = new GraphBuilder();
+      const x = b.input('x', DataType.FLOAT, [1, 3, 8, 8]);
+      const [c] = b.node('Conv', [x, b.initializer('w', zeros(4, 3, 1, 1))], { name: 'conv' });
+      const [t] = b.node('Tanh', [c!], { name: 'tanh' });
+      if (variant === 'reused') {
+        b.output(b.node('Gelu', [t!], { name: 'gelu' })[0]!);
+        b.output(b.node('Neg', [t!], { name: 'neg' })[0]!);
+      } else if (variant === 'output') {
+        b.output(t!);
+        b.output(b.node('Gelu', [t!], { name: 'gelu' })[0]!);
+      } else if (variant === 'bn-computed') {
+        const [scale] = b.node('ReduceMax', [x], { name: 'computed' });
+        const params = ['B', 'mean', 'var'].map((n) => b.initializer(n, zeros(4)));
+        b.output(b.node('BatchNormalization', [t!, scale!, ...params], { name: 'bn' })[0]!);
+      } else {
+        const [gate] = b.node('Sigmoid', [t!], { name: 'sig' });
+        b.output(b.node('Mul', [gate!, x], { name: 'mul' })[0]!);
+      }
+      return findGemmGroups(b.graph).groups[0]!.epilogue.map((n) => n.name);
+    };
+    expect(chain('reused')).toEqual(['tanh']);
+    expect(chain('output')).toEqual(['tanh']);
+    expect(chain('bn-computed')).toEqual(['tanh']);
+    expect(chain('mul-other')).toEqual(['tanh', 'sig']);
+  });
+
   it('gives ConvTranspose weight axis 1 and Gemm 0 with transB=1, 1 with transB=0', () => {
     const b = new GraphBuilder();
     const x = b.input('x', DataType.FLOAT, [1, 4, 8, 8]);

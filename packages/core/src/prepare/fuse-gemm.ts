@@ -25,9 +25,12 @@ export interface GemmGroups {
  * - the bias: Conv's input 2 or Gemm's C when constant; otherwise (MatMul, Gemm without C) a following Add
  *   whose other operand is constant — in either order, PyTorch exports `Add(bias, x)` — and broadcasts along
  *   the output-channel dim only;
- * - then a Relu, or a Clip with constant bounds.
- * An epilogue node is taken only when the value before it has exactly that one use and is not a graph output,
- * so every value inside a group is private to it.
+ * - then an epilogue: a chain of pointwise ops, each one unit (epilogueStep): Relu, Clip with constant bounds,
+ *   HardSwish, HardSigmoid, Sigmoid, Tanh, LeakyRelu, Gelu, SiLU as `Mul(x, Sigmoid(x))` (two nodes, one unit), and
+ *   the canonical per-channel scale-shift, a BatchNormalization in inference form with constant parameters.
+ * An epilogue node is taken only when the value before it has exactly that one use (SiLU: exactly its Sigmoid and
+ * its Mul) and is not a graph output, so every value inside a group is private to it; the group is quantized once,
+ * at the chain's end.
  */
 export function findGemmGroups(graph: Graph): GemmGroups {
   const groups: GemmGroup[] = [];
@@ -74,15 +77,13 @@ function groupAt(node: Node): GemmGroup | string {
     }
   }
 
-  const activation = soleUser(output, (user) => {
-    if (user.opType === 'Relu') return true;
-    if (user.opType !== 'Clip' || user.input(0) !== output) return false;
-    return user.inputs.slice(1).every((bound) => bound === undefined || constantTensor(bound) !== undefined);
-  });
-  if (activation) {
-    nodes.push(activation);
-    output = activation.output;
+  const epilogue: Node[] = [];
+  for (let step = epilogueStep(output); step; step = epilogueStep(output)) {
+    epilogue.push(...step);
+    nodes.push(...step);
+    output = step[step.length - 1]!.output;
   }
+  const activation = epilogue[epilogue.length - 1];
 
   return {
     kind,
@@ -94,9 +95,44 @@ function groupAt(node: Node): GemmGroup | string {
     bias,
     biasAdd,
     activation,
+    epilogue,
     output,
     nodes,
   };
+}
+
+/** Pointwise ops of one input that an epilogue takes as they are (their attributes are constants). */
+const POINTWISE = new Set(['Relu', 'HardSwish', 'HardSigmoid', 'Sigmoid', 'Tanh', 'LeakyRelu', 'Gelu']);
+
+/** The next unit of an epilogue after `value` (one node, or SiLU's Sigmoid and Mul), if there is one. */
+export function epilogueStep(value: Value): Node[] | undefined {
+  if (value.isGraphOutput()) return undefined;
+  const silu = siluAt(value);
+  if (silu) return silu;
+  const user = soleUser(value, (node) => {
+    if (node.input(0) !== value) return false;
+    if (POINTWISE.has(node.opType)) return node.inputs.length === 1;
+    if (node.opType === 'Clip') return node.inputs.slice(1).every((bound) => bound === undefined || bound.name === '' || constantTensor(bound) !== undefined);
+    if (node.opType === 'BatchNormalization') {
+      return node.inputs.length === 5 && node.inputs.slice(1).every((p) => constantTensor(p) !== undefined);
+    }
+    return false;
+  });
+  return user ? [user] : undefined;
+}
+
+/** `Mul(x, Sigmoid(x))` (either operand order) reading `value` as its only two uses. */
+export function siluAt(value: Value): Node[] | undefined {
+  if (value.useCount !== 2 || value.isGraphOutput()) return undefined;
+  const users = value.uses().map((use) => use.node);
+  const sigmoid = users.find((n) => n.opType === 'Sigmoid' && n.inputs.length === 1);
+  const mul = users.find((n) => n.opType === 'Mul' && n !== sigmoid);
+  if (!sigmoid || !mul || ![sigmoid, mul].every((n) => n.domain === '' || n.domain === 'ai.onnx')) return undefined;
+  const gate = sigmoid.output;
+  if (gate.useCount !== 1 || gate.isGraphOutput() || mul.inputs.length !== 2) return undefined;
+  const [a, b] = mul.inputs;
+  if (!((a === value && b === gate) || (a === gate && b === value))) return undefined;
+  return [sigmoid, mul];
 }
 
 /** The one node reading `value`, if it passes `accept` and `value` is not also a graph output. */

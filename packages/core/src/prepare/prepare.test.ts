@@ -12,7 +12,7 @@ import { INT16_TEMPLATE } from './templates.js';
 
 const zeros = (...dims: number[]) => Tensor.fromArray(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
 
-/** x → linear (MatMul + Add) → Relu → Reshape → Transpose → y. */
+/** x → linear (MatMul + Add) → Sigmoid (fused into the linear's epilogue) → Reshape → Transpose → y. */
 function model() {
   const b = new GraphBuilder();
   const x = b.input('x', DataType.FLOAT, [2, 8]);
@@ -77,7 +77,7 @@ describe('prepare', () => {
       overrides: [{ node: '/act/*', dtype: 'qint8' }],
     });
     const dtypes = Object.fromEntries([...plan.activations.values()].map((a) => [a.value.name, a.dtype]));
-    expect(dtypes).toEqual({ x: 'qint16', '/fc/Add_out0': 'qint16', '/act/Sigmoid_out0': 'qint8', '/r/Reshape_out0': 'qint8', '/t/Transpose_out0': 'qint8' });
+    expect(dtypes).toEqual({ x: 'qint16', '/act/Sigmoid_out0': 'qint8', '/r/Reshape_out0': 'qint8', '/t/Transpose_out0': 'qint8' });
   });
 
   it('leaves the plan in graph order with shareWith naming the observer owner', async () => {
@@ -88,7 +88,7 @@ describe('prepare', () => {
       activations.set(first.value, first);
     });
     const { plan } = await prepare(model(), { pipeline: new Pipeline('p', 'prepare', [reorder]) });
-    expect(byName(plan.activations.keys())).toEqual(['x', '/fc/Add_out0', '/act/Sigmoid_out0', '/r/Reshape_out0', '/t/Transpose_out0']);
+    expect(byName(plan.activations.keys())).toEqual(['x', '/act/Sigmoid_out0', '/r/Reshape_out0', '/t/Transpose_out0']);
     const transpose = [...plan.activations.values()].at(-1)!;
     expect(transpose.shareWith?.name).toBe('/act/Sigmoid_out0');
   });

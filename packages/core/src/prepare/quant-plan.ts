@@ -10,8 +10,8 @@ export type GemmKind = 'Conv' | 'ConvTranspose' | 'Gemm' | 'MatMul';
 
 /**
  * A GEMM-like op seen as one unit with its fused epilogue: Conv / ConvTranspose / Gemm / MatMul, the bias
- * (Conv's or Gemm's own input, or the constant operand of an Add after a MatMul, in either order), and a Relu
- * or Clip after it. Only `output` is quantized; the values between the fused nodes never are.
+ * (Conv's or Gemm's own input, or the constant operand of an Add after a MatMul, in either order), and a chain
+ * of pointwise ops and scale-shifts after it (fuse-gemm.ts). Only `output` is quantized; the values between the fused nodes never are.
  */
 export interface GemmGroup {
   readonly kind: GemmKind;
@@ -29,8 +29,13 @@ export interface GemmGroup {
   readonly bias: Value | undefined;
   /** The Add that carries the bias of a MatMul (or of a Gemm without C). */
   readonly biasAdd: Node | undefined;
-  /** A fused Relu or Clip. */
+  /** The last node of the epilogue (a fused Relu or Clip, for the common one-op epilogue). */
   readonly activation: Node | undefined;
+  /**
+   * The fused epilogue after the bias, in order: pointwise activations (Relu, Clip, HardSwish, HardSigmoid,
+   * Sigmoid, Tanh, LeakyRelu, Gelu, SiLU's Sigmoid + Mul) and per-channel scale-shifts (BatchNormalization).
+   */
+  readonly epilogue: readonly Node[];
   /** The group's final output (after bias and activation). */
   readonly output: Value;
   /** Every node in the group, in graph order. */

@@ -54,6 +54,7 @@ export function gemmGroup(node: Node): GemmGroup {
     bias,
     biasAdd,
     activation: undefined,
+    epilogue: [],
     output,
     nodes,
   };
