@@ -51,7 +51,7 @@ export interface PerfModelResult {
   comparison?: PerfComparison;
   /** The shape of every graph input that the estimate used, by name. */
   inputShapes: Record<string, number[]>;
-  /** Things the caller should tell the user (ops left without a shape, placeholder scales). */
+  /** Things the caller should warn the user about (ops left without a shape). */
   warnings: string[];
 }
 
@@ -78,7 +78,8 @@ const PLACEHOLDER: QParams = { dtype: 'qint8', granularity: { kind: 'per-tensor'
  * 3. Shapes: `inputShapes` set symbolic input dims; when static inference leaves an op without a shape, the model
  *    runs once on `sample` (or a seeded random sample when every input shape is known) and the run's shapes are
  *    used; without either, a warning names the ops, which count in no total.
- * 4. The result names the input shapes used; nothing is written.
+ * 4. The result names the input shapes used (the report's `inputs` too); a float model's report says in its notes
+ *    that it was estimated on a default plan with placeholder scales. Nothing is written.
  */
 export async function perfModel(options: PerfModelOptions): Promise<PerfModelResult> {
   const { model, march } = options;
@@ -100,7 +101,8 @@ export async function perfModel(options: PerfModelOptions): Promise<PerfModelRes
       throw new QuantkitError('QK_USAGE', `${what} has no input '${name}' (inputs: ${model.graph.inputs.map((v) => v.name).join(', ')}).`, { subject: name });
     }
   }
-  const qdq = kind === 'float' ? await placeholderQdq(model, options, warnings) : model;
+  const notes: string[] = [];
+  const qdq = kind === 'float' ? await placeholderQdq(model, options, notes) : model;
   const lower = async (integerConv: boolean) =>
     kind === 'integer' ? model : (await convert(qdq, { march, pipeline: options.convertPipeline, integerConv, name: options.name })).model;
   const perfOptions: PerfOptions = { chip: options.chip, params: options.params, cpuInputQuantize: options.cpuInputQuantize };
@@ -114,21 +116,24 @@ export async function perfModel(options: PerfModelOptions): Promise<PerfModelRes
       const integer = await lower(v.integerConv);
       variants.push({ label: v.label, model: integer, shapes: await shapesFor(integer, march, perfOptions, given, options.sample, warnings) });
     }
-    return { kind, comparison: perfCompare(variants[0]!, variants[1]!, march, perfOptions), inputShapes, warnings };
+    const comparison = perfCompare(variants[0]!, variants[1]!, march, perfOptions);
+    for (const report of comparison.variants) report.notes.unshift(...notes);
+    return { kind, comparison, inputShapes: { ...inputShapes, ...inputShapesOf(comparison.variants[0]!) }, warnings };
   }
   const integer = await lower(options.integerConv ?? false);
   const shapes = await shapesFor(integer, march, perfOptions, given, options.sample, warnings);
   const report = perf(integer, march, { ...perfOptions, shapes, ...(options.integerConv ? { variant: NASH_H_VARIANTS.integerConv } : {}) });
+  report.notes.unshift(...notes);
   return { kind, report, inputShapes: { ...inputShapes, ...inputShapesOf(report) }, warnings };
 }
 
-async function placeholderQdq(model: Model, options: PerfModelOptions, warnings: string[]): Promise<Model> {
+async function placeholderQdq(model: Model, options: PerfModelOptions, notes: string[]): Promise<Model> {
   let float = model;
   if (options.canonicalize) float = (await options.canonicalize.execute(cloneModel(model), { march: options.march.name })).model;
   const template = typeof options.template === 'object' ? options.template : templateByName(options.template ?? 'int8');
   const prepared = await prepare(float, { template, pipeline: options.preparePipeline });
-  warnings.push(
-    `a float model: estimated on the ${template.name} template's default plan with placeholder scales (no calibration; scales do not change the cost).`,
+  notes.push(
+    `A float model: estimated on the ${template.name} template's default plan with placeholder scales (no calibration; scales do not change the cost).`,
   );
   return exportQdq(prepared.model, () => PLACEHOLDER).model;
 }
