@@ -434,30 +434,50 @@ function estimateOp(node: Node, layers: Layers, context: Context): OpEstimate {
   let weightBytes = 0;
   let outputBytes = 0;
   let elements = 0;
-  const counted = new Set<Value>();
+  const read = new Set<Value>();
+  const written = new Set<Value>();
+  // What memory holds for a value: a BPU / VPU Dequantize's output is its integer input, dequantized where read.
+  const stored = (value: Value): Value => {
+    const producer = value.producer();
+    return producer && context.kinds.get(producer) === 'dequantize' && context.units.get(producer) !== 'cpu' && producer.inputs[0]
+      ? stored(producer.inputs[0])
+      : value;
+  };
+  const sizeOf = (value: Value) => {
+    const shape = shapes.get(value);
+    const width = bytesPerElement(types.get(value));
+    return shape === undefined || width === undefined ? undefined : { elements: product(shape), bytes: product(shape) * width };
+  };
   for (const member of members) {
     for (const input of member.inputs) {
-      if (input === undefined || input.name === '' || counted.has(input)) continue;
+      if (input === undefined || input.name === '') continue;
       const producer = input.producer();
       if (producer !== undefined && inLayer.has(producer)) continue;
-      counted.add(input);
-      const shape = shapes.get(input);
-      const width = bytesPerElement(types.get(input));
-      if (shape === undefined || width === undefined) return { ...base, ...emptyEstimate(false) };
-      const bytes = product(shape) * width;
-      if (member === node) elements = Math.max(elements, product(shape));
+      const size = sizeOf(input);
+      if (size === undefined) return { ...base, ...emptyEstimate(false) };
+      if (member === node) elements = Math.max(elements, size.elements);
+      const memory = unit === 'cpu' ? input : stored(input);
+      if (read.has(memory)) continue;
+      read.add(memory);
+      const bytes = memory === input ? size.bytes : sizeOf(memory)?.bytes;
+      if (bytes === undefined) return { ...base, ...emptyEstimate(false) };
       if (isConstant(input)) weightBytes += bytes;
-      else if (unit === 'cpu' || inDdr(input, bytes, context)) inputBytes += bytes;
+      else if (unit === 'cpu' || inDdr(memory, bytes, context)) inputBytes += bytes;
     }
     for (const output of member.outputs) {
       if (output.name === '') continue;
-      const shape = shapes.get(output);
-      const width = bytesPerElement(types.get(output));
-      if (shape === undefined || width === undefined) return { ...base, ...emptyEstimate(false) };
-      const bytes = product(shape) * width;
-      if (member === node) elements = Math.max(elements, product(shape));
+      const size = sizeOf(output);
+      if (size === undefined) return { ...base, ...emptyEstimate(false) };
+      if (member === node) elements = Math.max(elements, size.elements);
       const leaves = output.isGraphOutput() || output.uses().some((use) => !inLayer.has(use.node));
-      if (leaves && (unit === 'cpu' || inDdr(output, bytes, context))) outputBytes += bytes;
+      if (!leaves) continue;
+      const memory = unit === 'cpu' || output.isGraphOutput() ? output : stored(output);
+      const producer = memory.producer();
+      if (written.has(memory) || producer === undefined || !inLayer.has(producer)) continue;
+      written.add(memory);
+      const bytes = sizeOf(memory)?.bytes;
+      if (bytes === undefined) return { ...base, ...emptyEstimate(false) };
+      if (unit === 'cpu' || inDdr(memory, bytes, context)) outputBytes += bytes;
     }
   }
   const macs = kind === 'gemm' || kind === 'cpu-gemm' ? macsOf(node, shapes) : 0;
