@@ -2,7 +2,7 @@
 //   perf-anchors: each model of ../shared/perf-anchors, int8, `--march nash-m --chip J6E` as a float model
 //     (default plan, placeholder scales) beside Horizon's hb_compile static estimate. Goal: ratio within 0.75–1.33.
 //   perf-templates: each model of ../shared/models, int16 beside int8 on nash-m (J6E) and nash-h (J6P).
-//     Goal: int16 / int8 > 1 (int16 never costs less).
+//     Goal: int16 / int8 > 1 (int16 never costs less). Symbolic input dims take the first calibration sample's.
 // ../shared is found beside the repository; set QUANTKIT_SHARED=/path/to/shared otherwise.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,9 +25,20 @@ async function setup() {
   return { core, quantkit: core.createQuantkit({ plugins }) };
 }
 
+/** The input shapes of the first calibration sample beside `file` (for models with symbolic input dims). */
+async function sampleShapes(core, file) {
+  const calib = path.join(path.dirname(file), 'calib');
+  if (!fs.existsSync(calib)) return undefined;
+  const model = core.loadModel(file);
+  const source = await core.openCalibrationSource({ kind: 'dir', path: calib }, core.inputSpecs(model));
+  for await (const sample of source.samples()) return Object.fromEntries([...sample.inputs].map(([name, array]) => [name, array.shape]));
+  return undefined;
+}
+
 async function estimate({ core, quantkit }, file, march, chip, template) {
   const result = await core.perfModel({
     model: core.loadModel(file),
+    inputShapes: await sampleShapes(core, file),
     march: quantkit.march(march),
     chip,
     template,
@@ -36,6 +47,7 @@ async function estimate({ core, quantkit }, file, march, chip, template) {
     convertPipeline: quantkit.pipeline('convert', [], march),
     name: path.basename(path.dirname(file)),
   });
+  if (result.report.unknownShapes.length > 0) throw new Error(`${file}: ${result.report.unknownShapes.length} ops without a shape`);
   return result.report.totals.latencyUs;
 }
 
