@@ -1,17 +1,20 @@
 #!/usr/bin/env node
 // Benchmarks: each times quantkit beside its baseline in the same run and reports the ratio.
-//   npm run bench [-- codec] [--json]
+//   npm run bench [-- codec|calibrate|convert|perf-anchors|perf-templates] [--json]
 // Needs `npm run build`; the codec baseline needs Debian's python3-onnx.
 import { benchCalibrate } from './calibrate.mjs';
 import { benchCodec } from './codec.mjs';
 import { benchConvert } from './convert.mjs';
+import { benchPerfAnchors, benchPerfTemplates } from './perf-anchors.mjs';
 
-const benches = { codec: benchCodec, calibrate: benchCalibrate, convert: benchConvert };
+const benches = { codec: benchCodec, calibrate: benchCalibrate, convert: benchConvert, 'perf-anchors': benchPerfAnchors, 'perf-templates': benchPerfTemplates };
+// Run only when named: they estimate latencies rather than time quantkit.
+const onRequest = new Set(['perf-anchors', 'perf-templates']);
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const chosen = args.filter((a) => !a.startsWith('--'));
 const results = [];
-for (const name of chosen.length ? chosen : Object.keys(benches)) {
+for (const name of chosen.length ? chosen : Object.keys(benches).filter((b) => !onRequest.has(b))) {
   const bench = benches[name];
   if (!bench) {
     console.error(`unknown benchmark '${name}'; known: ${Object.keys(benches).join(', ')}`);

@@ -1,4 +1,4 @@
-import { paramRows, perf, resolvePerfParams, IntegerGraphBuilder, DataType, Tensor } from '@quantkit/core';
+import { NASH_FIT, paramRows, perf, resolvePerfParams, IntegerGraphBuilder, DataType, Tensor } from '@quantkit/core';
 import { describe, expect, it } from 'vitest';
 import { nashH } from './nash-h.js';
 import { nashHPerf } from './perf-params.js';
@@ -10,6 +10,21 @@ describe('nash-h cost-model numbers', () => {
     expect(resolvePerfParams(nashH, { chip: 'J6H' }).chip.chip).toBe('J6H');
     expect(resolvePerfParams(nashH).params.bpu.macsPerSecond.int8xint8).toBe((560 * 1e12) / 2);
     expect(resolvePerfParams(nashH, { chip: 'J6H' }).params.bpu.macsPerSecond.int8xint8).toBe((420 * 1e12) / 2);
+  });
+
+  it('take the fitted numbers shared by every Nash chip (NASH_FIT, not per model), each noted as fitted', () => {
+    for (const chip of nashHPerf.chips) {
+      const { gemmEfficiency, reductionLanes, opOverheadSeconds } = chip.params.bpu;
+      expect({ gemmEfficiency, reductionLanes, opOverheadSeconds, sram: chip.params.sram.activationBytes }).toEqual({
+        gemmEfficiency: NASH_FIT.gemmEfficiency,
+        reductionLanes: NASH_FIT.reductionLanes,
+        opOverheadSeconds: NASH_FIT.layerOverheadSeconds,
+        sram: NASH_FIT.activationSramBytes,
+      });
+      for (const param of ['bpu.gemmEfficiency', 'bpu.reductionLanes', 'bpu.opOverheadSeconds', 'sram.activationBytes']) {
+        expect(paramRows(chip).find((r) => r.param === param)!.note, param).toMatch(/fitted to hb_compile static estimates/);
+      }
+    }
   });
 
   it('document every number: the int8 rate as public with its source, everything else as an assumption', () => {

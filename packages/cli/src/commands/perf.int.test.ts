@@ -42,7 +42,8 @@ describe('quantkit perf on an integer model file', () => {
     expect(stdout).toMatch(/^\s+total\s/m);
     expect(stdout).toMatch(/CPU dequantize of outputs \d+\.\d+ µs/);
     expect(stdout).toContain('(J6M)');
-    expect(stdout).toMatch(/Every number is an estimate from a roofline cost model/);
+    expect(stdout).toMatch(/Every number is an estimate from a cost model/);
+    expect(stdout).toContain('input shapes: x [8, 64]');
     expect(stdout).toMatch(/bpu\.macsPerSecond\.int8xint8\s+6\.400e\+13\s+MAC\/s\s+public.*128 TOPS/);
     expect(stdout).toMatch(/ddr\.bytesPerSecond\s+\S+\s+bytes\/s\s+assumption/);
   });
@@ -83,7 +84,7 @@ describe('quantkit perf on an integer model file', () => {
     const file = integerModelFile('mm-dynamic.onnx', ['batch', 64]);
     const without = quantkit('perf', file, '--march', 'nash-m', '--json');
     expect(without.code).toBe(0);
-    expect(without.stderr).toMatch(/no shape for .*--input/);
+    expect(without.stderr).toMatch(/no shape for .*Inputs with symbolic dims: x \[batch, 64\].*input sample/);
     expect(JSON.parse(without.stdout).unknownShapes).toContain('mm');
     const sample = path.join(work, 'x.npy');
     fs.writeFileSync(sample, encodeNpy({ dtype: 'float32', shape: [5, 64], data: new Float32Array(5 * 64) }));
@@ -108,11 +109,18 @@ describe('quantkit perf on an integer model file', () => {
     });
   }
 
-  it('exits 1 for a float model, saying what to give it', () => {
-    const result = quantkit('perf', seedReuse, '--march', 'nash-m');
-    expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/QK_UNSUPPORTED.*float model/);
-    expect(result.stderr).toMatch(/qat\.onnx/);
+  it('estimates a float model on the template\'s default plan: int16 costs more than int8, and the report says how it was made', () => {
+    const run = (template: string) => {
+      const result = quantkit('perf', seedReuse, '--march', 'nash-m', '--template', template, '--json');
+      expect(result.code, result.stderr).toBe(0);
+      return JSON.parse(result.stdout);
+    };
+    const [int8, int16] = [run('int8'), run('int16')];
+    expect(int8.notes[0]).toMatch(/float model.*int8 template.*placeholder scales/);
+    expect(int16.notes[0]).toMatch(/int16 template/);
+    expect(int16.ops.some((o: { dtypes: string }) => o.dtypes.startsWith('int16×'))).toBe(true);
+    expect(int16.totals.latencyUs).toBeGreaterThan(int8.totals.latencyUs);
+    expect(int16.totals.ddrBytes).toBeGreaterThan(int8.totals.ddrBytes);
   });
 });
 

@@ -1,34 +1,27 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
+  applyInputShapes,
   chipPerf,
-  convert,
-  inferShapesByRunning,
   inputSpecs,
   isQuantkitError,
   loadModel,
   openCalibrationSource,
   parsePerfConfig,
-  perf,
-  perfCompare,
-  NASH_H_VARIANTS,
+  perfModel,
   QuantkitError,
-  type March,
+  type InputShape,
   type Model,
   type NpyArray,
   type ParamRow,
   type PerfComparison,
   type PerfConfig,
-  type PerfOptions,
   type PerfReport,
-  type Quantkit,
-  applyInputShapes,
-  type InputShape,
 } from '@quantkit/core';
 import type { Command } from 'commander';
-import { inputShape, UsageError } from '../options.js';
+import { INPUT_SHAPE_HELP, inputShape, UsageError } from '../options.js';
 import { table, type Io } from '../output.js';
-import { loadContext, pluginOptions, type CliContext } from '../context.js';
+import { loadContext, pluginOptions } from '../context.js';
 
 export interface PerfFlags {
   march: string;
@@ -38,52 +31,23 @@ export interface PerfFlags {
   config?: string;
   input?: string;
   inputShape?: InputShape[];
+  template?: string;
+  cpuInputQuantize?: boolean;
   plugin?: string[];
   json?: boolean;
 }
 
-/** What the file holds: integer IR (quantized.onnx), a QDQ model (qat.onnx), or neither. */
-function modelKind(model: Model): 'integer' | 'qdq' | 'float' {
-  const nodes = [...model.graph];
-  if (nodes.some((n) => n.domain === 'quantkit')) return 'integer';
-  if (nodes.some((n) => (n.domain === '' || n.domain === 'ai.onnx') && (n.opType === 'QuantizeLinear' || n.opType === 'DequantizeLinear'))) return 'qdq';
-  return 'float';
-}
-
-/** qat.onnx → quantized.onnx for `march`, as `quantkit convert` does: the one place perf converts. */
-async function toInteger(qat: Model, context: CliContext, march: March, integerConv: boolean, name: string): Promise<Model> {
-  const result = await convert(qat, { march, pipeline: context.pipeline('convert', march.name), integerConv, name });
-  return result.model;
-}
-
-/**
- * One input sample to run the model on when static shape inference leaves ops without a shape: `--input`, or a
- * seeded random sample when every input shape is declared. Undefined when there is neither.
- */
-async function sampleFeeds(model: Model, input: string | undefined): Promise<Map<string, NpyArray> | undefined> {
-  const specs = inputSpecs(model);
-  if (input === undefined && !specs.every((s) => s.shape.every((d) => typeof d === 'number'))) return undefined;
-  const source = await openCalibrationSource(input === undefined ? { kind: 'random', count: 1, seed: 0 } : { kind: 'file', path: input }, specs);
+/** The --input sample, read for the model's inputs (checked up front: it is used only when shapes need a run). */
+async function readSample(model: Model, input: string): Promise<Map<string, NpyArray> | undefined> {
+  if (!fs.existsSync(input)) {
+    throw new QuantkitError('QK_FILE_NOT_FOUND', `The --input sample ${input} does not exist.`, {
+      subject: input,
+      hint: 'Give a .npy file (single-input models) or an .npz file whose keys are the input names.',
+    });
+  }
+  const source = await openCalibrationSource({ kind: 'file', path: input }, inputSpecs(model));
   for await (const sample of source.samples()) return sample.inputs;
   return undefined;
-}
-
-/**
- * Shapes from one onnxruntime run when static inference leaves some op without one (symbolic dims, an op it has no
- * rule for); undefined when static shapes suffice, or when there is no sample to run (a warning says so).
- */
-async function runShapes(model: Model, march: March, options: PerfOptions, flags: PerfFlags, io: Io): Promise<Map<string, number[]> | undefined> {
-  const unknown = perf(model, march, options).unknownShapes;
-  if (unknown.length === 0) return undefined;
-  const feeds = await sampleFeeds(model, flags.input);
-  if (feeds === undefined) {
-    io.stderr(
-      `warning: no shape for ${unknown.length} op(s) (${unknown.slice(0, 3).join(', ')}${unknown.length > 3 ? ', …' : ''}); they count in no total. ` +
-        'Give --input <sample.npy|npz> to run the model once for its shapes, or --input-shape NAME=DIMS to fix symbolic dims.\n',
-    );
-    return undefined;
-  }
-  return inferShapesByRunning(model, feeds);
 }
 
 const us = (x: number) => x.toFixed(2);
@@ -179,14 +143,16 @@ export function registerPerf(program: Command, io: Io): void {
     program
       .command('perf')
       .description('estimate per-op and total latency, MACs and DDR traffic of a quantized model on a Nash chip, and the CPU time to dequantize its outputs (a roofline cost model: an estimate, not a measurement)')
-      .argument('<model>', 'qat.onnx (a QDQ model; converted first) or quantized.onnx (integer IR)'),
+      .argument('<model>', 'a float model (prepared with --template and converted), qat.onnx (converted first) or quantized.onnx (integer IR)'),
   )
     .requiredOption('--march <name>', 'target march: nash-m (J6E / J6M) or nash-h (J6P / J6H)')
     .option('--integer-conv', 'nash-h: convert the qat.onnx as nash-m does (int32 + Rescale; the host dequantizes int32 outputs)')
     .option('--chip <name>', 'chip of the march: nash-m J6M (default) or J6E; nash-h J6P (default) or J6H')
     .option('--compare', "nash-h: estimate the float-output and integer-conv conversions of a qat.onnx side by side")
     .option('--input <file>', 'one input sample (.npy, or .npz by input name) to run the model once when shapes cannot be inferred')
-    .option('--input-shape <name=dims>', 'fix the shape of a model input for shape inference and the random sample, e.g. x=1x3x160x160 (repeatable)', inputShape)
+    .option('--input-shape <name=dims>', INPUT_SHAPE_HELP, inputShape)
+    .option('--template <name>', 'float models: the plan to estimate, int8 (default) or int16 (no calibration: placeholder scales)')
+    .option('--cpu-input-quantize', 'quantize the graph inputs on the host CPU (float feature inputs); by default an image input (4-D, 3 channels) is quantized on the BPU')
     .option('--json', 'print the report as JSON on stdout')
     .action(async (file: string, flags: PerfFlags) => {
       if (flags.compare && flags.integerConv) throw new UsageError('--compare already estimates both lowerings; drop --integer-conv');
@@ -204,45 +170,41 @@ export function registerPerf(program: Command, io: Io): void {
         if (isQuantkitError(error) && error.code === 'QK_USAGE') throw new UsageError(`${error.message} ${error.hint ?? ''}`.trim());
         throw error;
       }
-      const options: PerfOptions = { chip, params: config.params };
-      if (flags.input !== undefined && !fs.existsSync(flags.input)) {
-        // Checked up front: the sample is read only when shapes cannot be inferred, so a typo would go unnoticed.
-        throw new QuantkitError('QK_FILE_NOT_FOUND', `The --input sample ${flags.input} does not exist.`, {
-          subject: flags.input,
-          hint: 'Give a .npy file (single-input models) or an .npz file whose keys are the input names.',
-        });
-      }
       const model = loadModel(file);
       applyInputShapes(model, flags.inputShape ?? []);
-      const kind = modelKind(model);
-      const name = path.basename(file);
-      if (kind === 'float') {
-        throw new QuantkitError('QK_UNSUPPORTED', `${file} is a float model: perf estimates quantized models.`, {
-          subject: file,
-          hint: 'Run `quantkit calibrate` first and give perf its qat.onnx (or a quantized.onnx).',
+      const sample = flags.input === undefined ? undefined : await readSample(model, flags.input);
+      let result;
+      try {
+        result = await perfModel({
+          model,
+          march,
+          name: path.basename(file),
+          chip,
+          params: config.params,
+          convertPipeline: context.pipeline('convert', march.name),
+          preparePipeline: context.pipeline('prepare'),
+          canonicalize: context.pipeline('canonicalize'),
+          template: flags.template,
+          integerConv: flags.integerConv,
+          compare: flags.compare,
+          cpuInputQuantize: flags.cpuInputQuantize,
+          sample,
         });
+      } catch (error) {
+        if (isQuantkitError(error) && error.code === 'QK_USAGE') throw new UsageError(`${error.message} ${error.hint ?? ''}`.trim());
+        throw error;
       }
-      if (kind === 'integer' && (flags.compare || flags.integerConv)) {
-        throw new UsageError(`${file} is already converted (integer IR); ${flags.compare ? '--compare' : '--integer-conv'} needs the qat.onnx to convert`);
+      if (flags.template !== undefined && result.kind !== 'float') {
+        io.stderr(`warning: --template applies to float models; ${file} is ${result.kind === 'qdq' ? 'a QDQ model' : 'integer IR'}, whose plan is already fixed.\n`);
       }
-      if (flags.compare) {
-        const variants = await Promise.all(
-          [
-            { label: NASH_H_VARIANTS.floatOutput, integerConv: false },
-            { label: NASH_H_VARIANTS.integerConv, integerConv: true },
-          ].map(async (v) => {
-            const integer = await toInteger(model, context, march, v.integerConv, name);
-            // Shapes per variant: each conversion names its new values its own way.
-            return { label: v.label, model: integer, shapes: await runShapes(integer, march, options, flags, io) };
-          }),
-        );
-        const comparison = perfCompare(variants[0]!, variants[1]!, march, options);
-        io.stdout(flags.json ? JSON.stringify({ file, ...comparison }, null, 2) + '\n' : formatComparison(file, comparison));
+      for (const warning of result.warnings) io.stderr(`warning: ${warning}\n`);
+      const shapes = Object.entries(result.inputShapes).map(([name, dims]) => `${name} [${dims.join(', ')}]`).join(', ');
+      if (!flags.json && shapes) io.stdout(`input shapes: ${shapes}\n`);
+      if (result.comparison) {
+        io.stdout(flags.json ? JSON.stringify({ file, inputShapes: result.inputShapes, ...result.comparison }, null, 2) + '\n' : formatComparison(file, result.comparison));
         return;
       }
-      const integer = kind === 'integer' ? model : await toInteger(model, context, march, flags.integerConv ?? false, name);
-      const shapes = await runShapes(integer, march, options, flags, io);
-      const report = perf(integer, march, { ...options, shapes, ...(flags.integerConv ? { variant: NASH_H_VARIANTS.integerConv } : {}) });
+      const report = result.report!;
       io.stdout(flags.json ? JSON.stringify({ file, ...report }, null, 2) + '\n' : formatReport(file, report));
     });
 }

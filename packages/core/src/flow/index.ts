@@ -2,4 +2,5 @@ export * from './calibrate-model.js';
 export * from './fingerprint.js';
 export * from './lsb-agreement.js';
 export * from './quantize-model.js';
+export * from './perf-model.js';
 export * from './layerwise-agreement.js';

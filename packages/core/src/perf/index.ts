@@ -29,4 +29,4 @@ export {
 } from './perf.js';
 export { chipPerf, mergePerfParams, parsePerfConfig, resolvePerfParams, type PerfConfig, type ResolvedParams } from './resolve-params.js';
 export { bytesPerElement, valueTypes } from './value-types.js';
-export { nashChipPerf, type NashChipFacts } from './nash-chip.js';
+export { NASH_FIT, nashChipPerf, type NashChipFacts } from './nash-chip.js';

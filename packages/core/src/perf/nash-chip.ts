@@ -16,6 +16,18 @@ export interface NashChipFacts {
   float32OutputNote: string;
 }
 
+/**
+ * The numbers fitted to Horizon's published static estimates of three Nash-E models (docs/perf-model.md), and
+ * used for every Nash chip: no chip publishes them, and no model gets its own.
+ */
+export const NASH_FIT = {
+  gemmEfficiency: 0.3,
+  reductionLanes: 16,
+  layerOverheadSeconds: 1.5e-6,
+  activationSramBytes: 2 * 1024 * 1024,
+} as const;
+const FIT_SOURCE = 'fitted to hb_compile static estimates of MobileNetV2, EfficientNet-Lite0, MobileNetV3-Large on J6E (docs/perf-model.md)';
+
 const assumption = (note: string): ParamNote => ({ basis: 'assumption', note });
 
 /**
@@ -34,7 +46,9 @@ export function nashChipPerf(facts: NashChipFacts): ChipPerf {
       bpu: {
         macsPerSecond: { int8xint8: int8, int16xint8: int8 / 2, int16xint16: int8 / 4 },
         float32OutputElementsPerSecond: elementwise,
-        opOverheadSeconds: 2e-6,
+        gemmEfficiency: NASH_FIT.gemmEfficiency,
+        reductionLanes: NASH_FIT.reductionLanes,
+        opOverheadSeconds: NASH_FIT.layerOverheadSeconds,
       },
       vpu: {
         elementsPerSecond: {
@@ -47,6 +61,7 @@ export function nashChipPerf(facts: NashChipFacts): ChipPerf {
         opOverheadSeconds: 1e-6,
       },
       ddr: { bytesPerSecond: facts.ddrBytesPerSecond },
+      sram: { activationBytes: NASH_FIT.activationSramBytes },
       cpu: {
         elementsPerSecond: { dequantize: 1e9, quantize: 1e9, float: 0.5e9 },
         macsPerSecond: 16e9,
@@ -65,7 +80,11 @@ export function nashChipPerf(facts: NashChipFacts): ChipPerf {
           int16xint16: assumption('int16 × int16 at ¼ the int8 × int8 rate (no public figure; four int8 passes)'),
         },
         float32OutputElementsPerSecond: assumption(facts.float32OutputNote),
-        opOverheadSeconds: assumption('2 µs per BPU op for launch and synchronisation (no public figure)'),
+        gemmEfficiency: assumption(
+          `fraction of the peak MAC rate dense GEMM layers reach; ${FIT_SOURCE}, consistent with Horizon's ResNet-152 (22.6 G ops in 2.23 ms ≈ 10 of 80 TOP/s)`,
+        ),
+        reductionLanes: assumption(`input channels reduced per step of the MAC array (depthwise convolutions use 1 of them); ${FIT_SOURCE}`),
+        opOverheadSeconds: assumption(`fixed cost per BPU layer (launch, pipeline fill and drain); ${FIT_SOURCE}`),
       },
       vpu: {
         elementsPerSecond: {
@@ -78,6 +97,9 @@ export function nashChipPerf(facts: NashChipFacts): ChipPerf {
         opOverheadSeconds: assumption('1 µs per VPU op (no public figure)'),
       },
       ddr: { bytesPerSecond: assumption(facts.ddrNote) },
+      sram: {
+        activationBytes: assumption(`on-chip memory for an activation between layers (no public figure; Horizon's compiler keeps activations on chip); ${FIT_SOURCE}`),
+      },
       cpu: {
         elementsPerSecond: {
           dequantize: assumption(

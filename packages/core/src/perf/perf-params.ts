@@ -9,7 +9,17 @@ export interface PerfParams {
     macsPerSecond: { int8xint8: number; int16xint8: number; int16xint16: number };
     /** A GEMM that emits float32 (nash-h) converts its int32 accumulators in the output stage at this rate. */
     float32OutputElementsPerSecond: number;
-    /** Fixed cost of every BPU op (launch, synchronisation). */
+    /**
+     * The fraction of the peak MAC rates that dense GEMM layers reach (tiling, pipeline fill, layer switches):
+     * fitted to published latencies.
+     */
+    gemmEfficiency: number;
+    /**
+     * Input channels the MAC array reduces over in one step: a convolution with fewer channels per group (a
+     * depthwise one has 1) leaves the rest of the lanes idle, so it runs at (channels per group / lanes) of the rate.
+     */
+    reductionLanes: number;
+    /** Fixed cost of every BPU layer (a GEMM with its fused output stage, or a standalone BPU op). */
     opOverheadSeconds: number;
   };
   vpu: {
@@ -18,6 +28,12 @@ export interface PerfParams {
     opOverheadSeconds: number;
   };
   ddr: { bytesPerSecond: number };
+  /**
+   * On-chip memory: an activation of at most this many bytes stays on chip between the layers that produce and
+   * read it, and costs no DDR traffic; a larger one is written to DDR and read back. Graph inputs and outputs, and
+   * tensors a CPU op reads or writes, are always in DDR.
+   */
+  sram: { activationBytes: number };
   /** The host CPU: C++ dequantize of the outputs that leave the NPU as integers, and float fallbacks. */
   cpu: {
     elementsPerSecond: { dequantize: number; quantize: number; float: number };
@@ -62,6 +78,8 @@ export const PERF_PARAM_UNITS: UnitTree<PerfParams> = {
   bpu: {
     macsPerSecond: { int8xint8: 'MAC/s', int16xint8: 'MAC/s', int16xint16: 'MAC/s' },
     float32OutputElementsPerSecond: 'elements/s',
+    gemmEfficiency: 'fraction',
+    reductionLanes: 'count',
     opOverheadSeconds: 's',
   },
   vpu: {
@@ -75,6 +93,7 @@ export const PERF_PARAM_UNITS: UnitTree<PerfParams> = {
     opOverheadSeconds: 's',
   },
   ddr: { bytesPerSecond: 'bytes/s' },
+  sram: { activationBytes: 'bytes' },
   cpu: {
     elementsPerSecond: { dequantize: 'elements/s', quantize: 'elements/s', float: 'elements/s' },
     macsPerSecond: 'MAC/s',
@@ -83,7 +102,7 @@ export const PERF_PARAM_UNITS: UnitTree<PerfParams> = {
 };
 
 export type UnitTree<T> = { readonly [K in keyof T]: T[K] extends number ? ParamUnit : UnitTree<T[K]> };
-export type ParamUnit = 'MAC/s' | 'elements/s' | 'bytes/s' | 's';
+export type ParamUnit = 'MAC/s' | 'elements/s' | 'bytes/s' | 's' | 'bytes' | 'fraction' | 'count';
 
 /** One row of the parameter table a report prints: a number, its unit, and where it comes from. */
 export interface ParamRow {

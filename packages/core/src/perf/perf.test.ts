@@ -272,3 +272,119 @@ describe('perf: models', () => {
     expect(report.outputs[0]).toMatchObject({ from: 'cpu', cpuDequantizeUs: 0 });
   });
 });
+
+/**
+ * x [1, 3, 8, 8] (an image) → Quantize → conv1 (3→16, 3×3, int8) → Dequantize → Relu → Quantize (VPU) = r →
+ * conv2 (16→16, 1×1, int8) → Dequantize → Add(·, Dequantize(r)) → Quantize (VPU) → dw (depthwise 3×3, int32) →
+ * Dequantize (CPU) → y.
+ */
+function blockModel() {
+  const b = new IntegerGraphBuilder('block');
+  const x = b.input('x', DataType.FLOAT, [1, 3, 8, 8]);
+  const q = b.quantize(x, { scale: 0.1, dtype: 'int8', name: 'x_quantize' });
+  const conv = (name: string, input: ReturnType<typeof b.input>, cin: number, k: number, group: number, out: 'int8' | 'int32') =>
+    b.conv(input, b.initializer(`${name}_w`, Tensor.fromArray(new Int8Array(16 * (cin / group) * k * k), [16, cin / group, k, k])), undefined, {
+      name,
+      outDtype: out,
+      xScale: 0.1,
+      wScale: new Array<number>(16).fill(0.01),
+      attributes: { group, kernel_shape: [k, k], pads: new Array<number>(4).fill((k - 1) / 2) },
+    });
+  const a = conv('conv1', q, 3, 3, 1, 'int8');
+  const relu = b.vpu('Relu', [b.dequantize(a, { scale: 0.1, unit: 'vpu', name: 'a_dq' })], {}, 'relu');
+  const r = b.quantize(relu, { scale: 0.1, dtype: 'int8', unit: 'vpu', name: 'r' });
+  const c = conv('conv2', r, 16, 1, 1, 'int8');
+  const sum = b.vpu('Add', [b.dequantize(c, { scale: 0.1, unit: 'vpu', name: 'c_dq' }), b.dequantize(r, { scale: 0.1, unit: 'vpu', name: 'r_dq' })], {}, 'add');
+  const s = b.quantize(sum, { scale: 0.1, dtype: 'int8', unit: 'vpu', name: 's' });
+  const dw = conv('dw', s, 16, 3, 16, 'int32');
+  b.output(b.dequantize(dw, { scale: new Array<number>(16).fill(0.001), axis: 1, name: 'y_dequantize' }));
+  return b.model();
+}
+
+describe('perf case 2: the quantize of an image input runs on the BPU', () => {
+  it('puts the Quantize of a 4-D 3-channel input on the BPU, and on the CPU with cpuInputQuantize', () => {
+    expect(op(perf(blockModel(), march), 'x_quantize').unit).toBe('bpu');
+    expect(op(perf(blockModel(), march, { cpuInputQuantize: true }), 'x_quantize').unit).toBe('cpu');
+  });
+
+  it('keeps the CPU for a graph input that is not an image', () => {
+    expect(op(perf(linearModel().model, march), 'x_quantize').unit).toBe('cpu');
+  });
+});
+
+describe('perf case 3: output stages fused into the GEMM layer', () => {
+  const report = perf(blockModel(), march);
+
+  it('fuses the activation and its Dequantize / Quantize into the GEMM before them, at no cost of their own', () => {
+    for (const name of ['a_dq', 'relu', 'r']) {
+      expect(op(report, name).fusedInto).toBe('conv1');
+      expect(op(report, name).latencyUs).toBe(0);
+      expect(op(report, name).ddrBytes).toBe(0);
+    }
+  });
+
+  it('fuses a residual Add into the later GEMM, which reads the other operand as int8', () => {
+    expect(op(report, 'add').fusedInto).toBe('conv2');
+    expect(op(report, 'r_dq').fusedInto).toBe('conv1');
+    // conv2 reads r once (its input and the residual operand are the same int8 tensor) and writes s.
+    expect(op(report, 'conv2').bytes).toEqual({ inputs: 16 * 64, weights: 16 * 16, outputs: 16 * 64 });
+    // conv1 writes r once, as int8, though r, its dequantized copy and a_dq all leave or stay in the layer.
+    expect(op(report, 'conv1').bytes.outputs).toBe(16 * 64);
+  });
+
+  it('keeps an element-wise op whose other operand depends on the GEMM out of its layer', () => {
+    const b = new IntegerGraphBuilder('se');
+    const x = b.quantize(b.input('x', DataType.FLOAT, [1, 16, 4, 4]), { scale: 0.1, dtype: 'int8', name: 'xq' });
+    const conv = b.conv(x, b.initializer('w', Tensor.fromArray(new Int8Array(16 * 16), [16, 16, 1, 1])), undefined, {
+      name: 'conv',
+      outDtype: 'int8',
+      xScale: 0.1,
+      wScale: new Array<number>(16).fill(0.01),
+      attributes: { kernel_shape: [1, 1] },
+    });
+    const y = b.dequantize(conv, { scale: 0.1, unit: 'vpu', name: 'y' });
+    const pooled = b.vpu('GlobalAveragePool', [y], {}, 'pool');
+    b.output(b.vpu('Mul', [y, pooled], {}, 'excite'));
+    const se = perf(b.model(), march);
+    expect(op(se, 'pool').fusedInto).toBeNull();
+    expect(op(se, 'excite').fusedInto).toBeNull();
+    expect(op(se, 'excite').latencyUs).toBeGreaterThan(0);
+  });
+});
+
+describe('perf case 4: activations on chip', () => {
+  it('keeps a tensor of at most sram.activationBytes off DDR between layers; graph inputs and outputs still go through it', () => {
+    const ddr = perf(blockModel(), march);
+    const onChip = perf(blockModel(), march, { params: { sram: { activationBytes: 16 * 64 } } });
+    expect(op(onChip, 'conv2').bytes).toEqual({ inputs: 0, weights: 16 * 16, outputs: 0 });
+    expect(op(onChip, 'x_quantize').bytes.inputs).toBe(3 * 64 * 4);
+    expect(op(onChip, 'dw').bytes.outputs).toBe(16 * 64 * 4);
+    expect(onChip.totals.ddrBytes).toBeLessThan(ddr.totals.ddrBytes);
+  });
+});
+
+describe('perf case 5: per-layer costs', () => {
+  it('runs a Conv with fewer input channels per group than reductionLanes at that fraction of the rate, times gemmEfficiency', () => {
+    const params = { bpu: { reductionLanes: 8, gemmEfficiency: 0.5 } };
+    const report = perf(blockModel(), march, { params });
+    const rate = TEST_PARAMS.bpu.macsPerSecond.int8xint8 * 0.5;
+    close(op(report, 'conv2').computeUs, (op(report, 'conv2').macs / rate) * 1e6);
+    close(op(report, 'dw').computeUs, (op(report, 'dw').macs / (rate / 8)) * 1e6);
+    close(op(report, 'conv1').computeUs, (op(report, 'conv1').macs / (rate * (3 / 8))) * 1e6);
+  });
+
+  it('charges the fixed cost once per layer, not per fused op', () => {
+    const report = perf(blockModel(), march);
+    const layers = report.ops.filter((o) => o.fusedInto === null && o.kind !== 'view');
+    expect(layers.map((o) => o.name)).toEqual(['x_quantize', 'conv1', 'conv2', 'dw', 'y_dequantize']);
+    const overhead = layers.reduce((n, o) => n + o.overheadUs, 0);
+    close(overhead, (4 * TEST_PARAMS.bpu.opOverheadSeconds + TEST_PARAMS.cpu.opOverheadSeconds) * 1e6);
+  });
+
+  it('costs int16 activations at the int16 MAC rate and twice the bytes: never below int8', () => {
+    const int8 = perf(linearModel({ act: 'int8' }).model, march);
+    const int16 = perf(linearModel({ act: 'int16' }).model, march);
+    expect(int16.totals.latencyUs).toBeGreaterThan(int8.totals.latencyUs);
+    expect(int16.totals.ddrBytes).toBeGreaterThan(int8.totals.ddrBytes);
+  });
+});

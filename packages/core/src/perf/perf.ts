@@ -23,6 +23,11 @@ export interface PerfOptions {
   shapes?: ReadonlyMap<string, readonly number[]>;
   /** A name for the model in the report (e.g. 'float-output' in a comparison). */
   variant?: string;
+  /**
+   * Quantize every graph input on the host CPU, as for float feature inputs. Default false: the quantize of an
+   * image input (4-D, 3 channels) runs on the BPU, as Horizon feeds images straight into it.
+   */
+  cpuInputQuantize?: boolean;
 }
 
 /** What an op costs in the model, and why. */
@@ -48,7 +53,10 @@ export interface OpEstimate {
   /** False when a shape was unknown: the op has no estimate and counts in no total. */
   estimated: boolean;
   macs: number;
-  /** DDR traffic: every input and weight read once and every output written once, at their dtypes. */
+  /**
+   * DDR traffic of the op's layer (on a layer head; 0 on a fused op): weights, and the activations that cross the
+   * layer's boundary and do not stay on chip, at their dtypes.
+   */
   ddrBytes: number;
   bytes: { inputs: number; weights: number; outputs: number };
   computeUs: number;
@@ -57,6 +65,8 @@ export interface OpEstimate {
   /** max(compute, memory) + overhead. */
   latencyUs: number;
   bound: 'compute' | 'memory' | 'none';
+  /** The GEMM layer whose output stage computes this op (it then costs nothing of its own), or null. */
+  fusedInto: string | null;
 }
 
 /** A graph output and what the host pays to turn it into float32. */
@@ -94,6 +104,8 @@ export interface PerfReport {
   march: string;
   chip: string;
   variant?: string;
+  /** The graph inputs and the shapes the estimate used (null: unknown). */
+  inputs: { name: string; shape: number[] | null }[];
   ops: OpEstimate[];
   outputs: OutputEstimate[];
   totals: PerfTotals;
@@ -107,30 +119,49 @@ export interface PerfReport {
 }
 
 export const PERF_DISCLAIMER =
-  'Every number is an estimate from a roofline cost model, not a measurement: each op takes max(compute, DDR traffic) ' +
-  'plus a fixed overhead, ops run one after another and every tensor goes through DDR; the rates are public peak ' +
-  'figures and labelled assumptions. Use it to compare variants, and measure on the board before deciding.';
+  'Every number is an estimate from a cost model, not a measurement: the model follows what the compiler does ' +
+  '(output stages fused into GEMM layers, small activations kept on chip, a fixed cost per layer, layers one after ' +
+  'another), with public peak figures and assumptions fitted to the latencies Horizon publishes. Use it to compare ' +
+  'variants, and measure on the board before deciding.';
 
 const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
 const GEMM_OPS = new Set(['Conv', 'ConvTranspose', 'Gemm', 'MatMul']);
+/** Element-wise ops a GEMM's output stage computes: activations, scale-shift, a residual operand. */
+const OUTPUT_STAGE_OPS = new Set([
+  'Relu', 'Clip', 'LeakyRelu', 'PRelu', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh', 'Elu', 'Selu', 'Softplus', 'Gelu',
+  'Erf', 'Mish', 'Swish', 'Add', 'Sub', 'Mul', 'Div', 'BatchNormalization', 'Neg', 'Abs',
+]);
 const US = 1e6;
 
 /**
- * perf (DESIGN §8): a per-op latency estimate of a quantized model on a march's chip.
+ * perf (DESIGN §8): a per-layer latency estimate of a quantized model on a march's chip, following what the
+ * compiler makes of the graph rather than costing every ONNX op as a pass through DDR.
  *
  * 1. The model is integer IR (quantized.onnx), or a QDQ model (qat.onnx), which is read as integer ops through
  *    lowerQdq — without the march's convert passes, so the report says to run convert for the exact lowering.
- *    A float model is refused.
+ *    A float model is refused (perfModel prepares and converts one).
  * 2. Units: a node's `unit` attribute; without one, Quantize / Dequantize follow lowerQdq's rule (at a graph input
- *    or output: CPU); quantkit GEMMs run on the BPU, VPU islands on the VPU; standard ops on integer tensors move
- *    data on the VPU (Reshape-like views cost nothing), standard ops on float tensors are CPU fallbacks.
- * 3. Per op: MACs (Conv: N·Cout·Πout·(Cin/group)·Πkernel; MatMul / Gemm: outputs · K), DDR bytes (inputs, weights
- *    and outputs at their dtypes), compute time (MACs at the dtype pair's rate, plus the float32 output stage;
- *    elements at the unit's rate), memory time (bytes / DDR bandwidth); latency = max(compute, memory) + the unit's
- *    fixed overhead.
- * 4. Outputs: a graph output that leaves the NPU as an integer is dequantized by the host — by its CPU Dequantize
+ *    or output: CPU) — except the Quantize of an image input (4-D, 3 channels), which runs on the BPU, as Horizon
+ *    feeds images straight into it (`cpuInputQuantize` keeps it on the CPU, for float feature inputs); quantkit
+ *    GEMMs run on the BPU, VPU islands on the VPU; standard ops on integer tensors move data on the VPU
+ *    (Reshape-like views cost nothing), standard ops on float tensors are CPU fallbacks.
+ * 3. Fusion: the pattern is found here, on the graph as given. A GEMM starts a layer; a Rescale, a BPU / VPU
+ *    Quantize or Dequantize, a view, or an element-wise op of OUTPUT_STAGE_OPS (activation, scale-shift,
+ *    BatchNormalization, a residual Add) joins the layer of one of its inputs' producers when its output has the
+ *    GEMM's element count and its other inputs do not depend on that layer (so a squeeze-excite Mul, which needs
+ *    the whole tensor pooled first, stays a layer of its own). A fused op costs nothing of its own: its row shows
+ *    `fusedInto`, and its extra operands' traffic is the layer's.
+ * 4. On-chip activations: a tensor of at most `sram.activationBytes` that is neither a graph input or output nor
+ *    read or written by a CPU op stays on chip; every other tensor crossing a layer boundary is written to DDR
+ *    once and read once per reading layer. Weights are read from DDR once.
+ * 5. Per layer: MACs (Conv: N·Cout·Πout·(Cin/group)·Πkernel; MatMul / Gemm: outputs · K), compute (MACs at the
+ *    dtype pair's peak rate × `gemmEfficiency`, a Conv with c < `reductionLanes` input channels per group at
+ *    c / lanes of it, plus the float32 output stage; a standalone op's elements at its unit's rate), memory
+ *    (DDR bytes / bandwidth); latency = max(compute, memory) + the unit's fixed cost per layer. int16 activations
+ *    pay the int16 MAC rate and twice the bytes, so they never cost less than int8.
+ * 6. Outputs: a graph output that leaves the NPU as an integer is dequantized by the host — by its CPU Dequantize
  *    node, or, when the graph hands out the integers, at the CPU dequantize rate added here; float32 costs nothing.
- * 5. Totals sum the ops (and the added output dequantizes): the model assumes no overlap.
+ * 7. Totals sum the layers (and the added output dequantizes): the model assumes no overlap.
  */
 export function perf(model: Model, march: March, options: PerfOptions = {}): PerfReport {
   const { chip, params } = resolvePerfParams(march, { chip: options.chip, params: options.params });
@@ -139,28 +170,40 @@ export function perf(model: Model, march: March, options: PerfOptions = {}): Per
   const { graph } = integer;
   const types = valueTypes(graph);
   const shapes = inferShapes(graph, toShapes(options.shapes));
-  const ops: OpEstimate[] = [];
-  const byNode = new Map<Node, OpEstimate>();
   const folded: string[] = [];
-  const unknownShapes: string[] = [];
+  const nodes: Node[] = [];
   for (const node of graph) {
     if (isFolded(node)) {
       folded.push(node.name || node.opType);
       continue;
     }
     checkCapability(node, march);
-    const estimate = estimateOp(node, { types, shapes, params });
+    nodes.push(node);
+  }
+  const context: Context = { types, shapes, params, cpuInputQuantize: options.cpuInputQuantize ?? false, units: new Map(), kinds: new Map() };
+  for (const node of nodes) {
+    const kind = kindOf(node, types);
+    context.kinds.set(node, kind);
+    context.units.set(node, unitOf(node, kind, context));
+  }
+  const layers = fuse(nodes, context);
+  const ops: OpEstimate[] = [];
+  const byNode = new Map<Node, OpEstimate>();
+  const unknownShapes: string[] = [];
+  for (const node of nodes) {
+    const estimate = estimateOp(node, layers, context);
     if (!estimate.estimated) unknownShapes.push(estimate.name);
     ops.push(estimate);
     byNode.set(node, estimate);
   }
-  const outputs = graph.outputs.map((value) => outputEstimate(value, { types, shapes, params, byNode })).filter((o) => o !== undefined);
+  const outputs = graph.outputs.map((value) => outputEstimate(value, { ...context, byNode })).filter((o) => o !== undefined);
   return {
     estimate: true,
     disclaimer: PERF_DISCLAIMER,
     march: march.name,
     chip: chip.chip,
     ...(options.variant !== undefined ? { variant: options.variant } : {}),
+    inputs: graph.inputs.map((v) => ({ name: v.name, shape: shapes.has(v) ? [...shapes.get(v)!] : null })),
     ops,
     outputs,
     totals: totalsOf(ops, outputs),
@@ -213,6 +256,9 @@ interface Context {
   types: Map<Value, number>;
   shapes: Map<Value, Shape>;
   params: PerfParams;
+  cpuInputQuantize: boolean;
+  units: Map<Node, Unit>;
+  kinds: Map<Node, OpKind>;
 }
 
 function kindOf(node: Node, types: Map<Value, number>): OpKind {
@@ -232,9 +278,11 @@ function kindOf(node: Node, types: Map<Value, number>): OpKind {
   return standard && GEMM_OPS.has(node.opType) ? 'cpu-gemm' : 'cpu-float';
 }
 
-/** A node's unit: its attribute, else the rule of lowerQdq's assignUnits and DESIGN §7. */
-function unitOf(node: Node, kind: OpKind, types: Map<Value, number>): Unit {
+/** A node's unit: its attribute, else the rule of lowerQdq's assignUnits and DESIGN §7 (see perf, case 2). */
+function unitOf(node: Node, kind: OpKind, context: Context): Unit {
+  const { types } = context;
   const attribute = stringAttribute(node, 'unit');
+  if (kind === 'quantize' && !context.cpuInputQuantize && isImageInput(node.inputs[0], context.shapes)) return 'bpu';
   if (attribute === 'bpu' || attribute === 'vpu' || attribute === 'cpu') return attribute;
   switch (kind) {
     case 'gemm':
@@ -261,6 +309,13 @@ function unitOf(node: Node, kind: OpKind, types: Map<Value, number>): Unit {
   }
 }
 
+/** An image: a 4-D graph input with 3 channels (NCHW or NHWC). */
+function isImageInput(value: Value | undefined, shapes: Map<Value, Shape>): boolean {
+  if (value === undefined || !value.isGraphInput()) return false;
+  const shape = shapes.get(value);
+  return shape !== undefined && shape.length === 4 && (shape[1] === 3 || shape[3] === 3);
+}
+
 function isCpuNode(node: Node, types: Map<Value, number>): boolean {
   const kind = kindOf(node, types);
   return stringAttribute(node, 'unit') === 'cpu' || kind === 'cpu-gemm' || kind === 'cpu-float';
@@ -271,45 +326,169 @@ function isCpuProducer(value: Value, types: Map<Value, number>): boolean {
   return producer !== undefined && isCpuNode(producer, types);
 }
 
-function estimateOp(node: Node, context: Context): OpEstimate {
+/** Layers: each node's layer head (a GEMM, or the node itself when it stands alone). */
+type Layers = Map<Node, Node>;
+
+function elementsOf(value: Value | undefined, shapes: Map<Value, Shape>): number | undefined {
+  const shape = value === undefined ? undefined : shapes.get(value);
+  return shape === undefined ? undefined : product(shape);
+}
+
+/** The fusion of perf's case 3: which layer every node belongs to. */
+function fuse(nodes: readonly Node[], context: Context): Layers {
+  const { shapes, kinds, units } = context;
+  const layers: Layers = new Map();
+  const ancestors = new Map<Node, Set<Node>>();
+  const ancestorsOf = (node: Node): Set<Node> => {
+    let set = ancestors.get(node);
+    if (set) return set;
+    set = new Set();
+    for (const input of node.inputs) {
+      const producer = input?.producer();
+      if (producer === undefined) continue;
+      set.add(producer);
+      for (const a of ancestorsOf(producer)) set.add(a);
+    }
+    ancestors.set(node, set);
+    return set;
+  };
+  for (const node of nodes) {
+    layers.set(node, node);
+    const kind = kinds.get(node)!;
+    const unit = units.get(node)!;
+    if (kind === 'gemm' || unit === 'cpu') continue;
+    const fusable =
+      kind === 'view' ||
+      kind === 'rescale' ||
+      kind === 'quantize' ||
+      kind === 'dequantize' ||
+      (OUTPUT_STAGE_OPS.has(node.opType) && (kind === 'float-island' || kind === 'data-movement'));
+    if (!fusable) continue;
+    const out = elementsOf(node.outputs[0], shapes);
+    // Candidate layers: those of the inputs' producers, the latest first (a residual Add joins the later GEMM).
+    const candidates = node.inputs
+      .map((input) => input?.producer())
+      .filter((p): p is Node => p !== undefined && layers.has(p))
+      .map((p) => layers.get(p)!)
+      .filter((head) => kinds.get(head) === 'gemm')
+      .sort((a, b) => nodes.indexOf(b) - nodes.indexOf(a));
+    for (const head of candidates) {
+      if (kind !== 'view' && (out === undefined || out !== elementsOf(head.outputs[0], shapes))) continue;
+      const others = node.inputs.filter((input) => {
+        const producer = input?.producer();
+        return producer !== undefined && layers.get(producer) !== head;
+      });
+      if (others.some((input) => ancestorsOf(input!.producer()!).has(head))) continue;
+      layers.set(node, head);
+      break;
+    }
+  }
+  return layers;
+}
+
+/** True when `value` crosses DDR (perf's case 4). */
+function inDdr(value: Value, bytes: number, context: Context): boolean {
+  if (value.isGraphInput() || value.isGraphOutput()) return true;
+  const producer = value.producer();
+  if (producer !== undefined && context.units.get(producer) === 'cpu') return true;
+  if (value.uses().some((use) => context.units.get(use.node) === 'cpu')) return true;
+  return bytes > context.params.sram.activationBytes;
+}
+
+function emptyEstimate(estimated: boolean) {
+  return {
+    estimated,
+    macs: 0,
+    ddrBytes: 0,
+    bytes: { inputs: 0, weights: 0, outputs: 0 },
+    computeUs: 0,
+    memoryUs: 0,
+    overheadUs: 0,
+    latencyUs: 0,
+    bound: 'none' as const,
+  };
+}
+
+function estimateOp(node: Node, layers: Layers, context: Context): OpEstimate {
   const { types, shapes, params } = context;
-  const kind = kindOf(node, types);
-  const unit = unitOf(node, kind, types);
+  const kind = context.kinds.get(node)!;
+  const unit = context.units.get(node)!;
   const name = node.name || `${node.opType}(${node.outputs[0]?.name ?? ''})`;
-  const inputs = node.inputs.filter((v): v is Value => v !== undefined && v.name !== '');
   const dtypes = dtypeText(node, kind, types);
   const outputShape = shapes.get(node.outputs[0]!);
-  const base = { name, opType: node.opType, kind, unit, dtypes, outputShape: outputShape ? [...outputShape] : null };
-  if (kind === 'view') {
-    return { ...base, estimated: true, macs: 0, ddrBytes: 0, bytes: { inputs: 0, weights: 0, outputs: 0 }, computeUs: 0, memoryUs: 0, overheadUs: 0, latencyUs: 0, bound: 'none' };
-  }
-  const sized = (values: readonly Value[]) => {
-    let elements = 0;
-    let bytes = 0;
-    for (const value of values) {
-      const shape = shapes.get(value);
-      const width = bytesPerElement(types.get(value));
-      if (shape === undefined || width === undefined) return undefined;
-      elements += product(shape);
-      bytes += product(shape) * width;
-    }
-    return { elements, bytes };
+  const head = layers.get(node)!;
+  const base = {
+    name,
+    opType: node.opType,
+    kind,
+    unit,
+    dtypes,
+    outputShape: outputShape ? [...outputShape] : null,
+    fusedInto: head === node ? null : head.name || head.opType,
   };
-  const weights = inputs.filter(isConstant);
-  const activations = inputs.filter((v) => !isConstant(v));
-  const inSize = sized(activations);
-  const weightSize = sized(weights);
-  const outSize = sized(node.outputs.filter((v) => v.name !== ''));
-  const macs = kind === 'gemm' || kind === 'cpu-gemm' ? macsOf(node, shapes) : 0;
-  if (!inSize || !weightSize || !outSize || macs === undefined) {
-    return { ...base, estimated: false, macs: 0, ddrBytes: 0, bytes: { inputs: 0, weights: 0, outputs: 0 }, computeUs: 0, memoryUs: 0, overheadUs: 0, latencyUs: 0, bound: 'none' };
+  if (head !== node) return { ...base, ...emptyEstimate(true) };
+  const members = [...layers].filter(([, h]) => h === head).map(([n]) => n);
+  const inLayer = new Set(members);
+  if (kind === 'view') return { ...base, ...emptyEstimate(true) };
+
+  let inputBytes = 0;
+  let weightBytes = 0;
+  let outputBytes = 0;
+  let elements = 0;
+  const read = new Set<Value>();
+  const written = new Set<Value>();
+  // What memory holds for a value: a BPU / VPU Dequantize's output is its integer input, dequantized where read.
+  const stored = (value: Value): Value => {
+    const producer = value.producer();
+    return producer && context.kinds.get(producer) === 'dequantize' && context.units.get(producer) !== 'cpu' && producer.inputs[0]
+      ? stored(producer.inputs[0])
+      : value;
+  };
+  const sizeOf = (value: Value) => {
+    const shape = shapes.get(value);
+    const width = bytesPerElement(types.get(value));
+    return shape === undefined || width === undefined ? undefined : { elements: product(shape), bytes: product(shape) * width };
+  };
+  for (const member of members) {
+    for (const input of member.inputs) {
+      if (input === undefined || input.name === '') continue;
+      const producer = input.producer();
+      if (producer !== undefined && inLayer.has(producer)) continue;
+      const size = sizeOf(input);
+      if (size === undefined) return { ...base, ...emptyEstimate(false) };
+      if (member === node) elements = Math.max(elements, size.elements);
+      const memory = unit === 'cpu' ? input : stored(input);
+      if (read.has(memory)) continue;
+      read.add(memory);
+      const bytes = memory === input ? size.bytes : sizeOf(memory)?.bytes;
+      if (bytes === undefined) return { ...base, ...emptyEstimate(false) };
+      if (isConstant(input)) weightBytes += bytes;
+      else if (unit === 'cpu' || inDdr(memory, bytes, context)) inputBytes += bytes;
+    }
+    for (const output of member.outputs) {
+      if (output.name === '') continue;
+      const size = sizeOf(output);
+      if (size === undefined) return { ...base, ...emptyEstimate(false) };
+      if (member === node) elements = Math.max(elements, size.elements);
+      const leaves = output.isGraphOutput() || output.uses().some((use) => !inLayer.has(use.node));
+      if (!leaves) continue;
+      const memory = unit === 'cpu' || output.isGraphOutput() ? output : stored(output);
+      const producer = memory.producer();
+      if (written.has(memory) || producer === undefined || !inLayer.has(producer)) continue;
+      written.add(memory);
+      const bytes = sizeOf(memory)?.bytes;
+      if (bytes === undefined) return { ...base, ...emptyEstimate(false) };
+      if (unit === 'cpu' || inDdr(memory, bytes, context)) outputBytes += bytes;
+    }
   }
-  const elements = Math.max(inSize.elements, outSize.elements);
+  const macs = kind === 'gemm' || kind === 'cpu-gemm' ? macsOf(node, shapes) : 0;
+  if (macs === undefined) return { ...base, ...emptyEstimate(false) };
   let compute: number;
   switch (kind) {
     case 'gemm': {
-      compute = macs / params.bpu.macsPerSecond[macPair(node, types)];
-      if (stringAttribute(node, 'out_dtype') === 'float32') compute += outSize.elements / params.bpu.float32OutputElementsPerSecond;
+      const rate = params.bpu.macsPerSecond[macPair(node, types)] * params.bpu.gemmEfficiency * laneUse(node, shapes, params);
+      compute = macs / rate;
+      if (stringAttribute(node, 'out_dtype') === 'float32') compute += elementsOf(node.outputs[0], shapes)! / params.bpu.float32OutputElementsPerSecond;
       break;
     }
     case 'cpu-gemm':
@@ -332,7 +511,7 @@ function estimateOp(node: Node, context: Context): OpEstimate {
       compute = elements / params.cpu.elementsPerSecond.float;
       break;
   }
-  const ddrBytes = inSize.bytes + weightSize.bytes + outSize.bytes;
+  const ddrBytes = inputBytes + weightBytes + outputBytes;
   const memory = ddrBytes / params.ddr.bytesPerSecond;
   const overhead = unit === 'bpu' ? params.bpu.opOverheadSeconds : unit === 'vpu' ? params.vpu.opOverheadSeconds : params.cpu.opOverheadSeconds;
   return {
@@ -340,13 +519,22 @@ function estimateOp(node: Node, context: Context): OpEstimate {
     estimated: true,
     macs,
     ddrBytes,
-    bytes: { inputs: inSize.bytes, weights: weightSize.bytes, outputs: outSize.bytes },
+    bytes: { inputs: inputBytes, weights: weightBytes, outputs: outputBytes },
     computeUs: compute * US,
     memoryUs: memory * US,
     overheadUs: overhead * US,
     latencyUs: (Math.max(compute, memory) + overhead) * US,
     bound: compute >= memory ? 'compute' : 'memory',
   };
+}
+
+/** The fraction of the MAC array's reduction lanes a Conv uses: (Cin / group) / lanes when that is below 1. */
+function laneUse(node: Node, shapes: Map<Value, Shape>, params: PerfParams): number {
+  if (node.opType !== 'Conv') return 1;
+  const w = node.inputs[1] && shapes.get(node.inputs[1]);
+  const perGroup = w?.[1];
+  if (perGroup === undefined) return 1;
+  return Math.min(1, perGroup / params.bpu.reductionLanes);
 }
 
 function isConstant(value: Value): boolean {

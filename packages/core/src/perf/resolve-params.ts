@@ -53,8 +53,10 @@ function checkParams(data: unknown, schema: Record<string, unknown>, path: strin
     const unit = schema[key];
     if (typeof unit === 'string') {
       const overhead = unit === 's';
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!overhead && value === 0)) {
-        fail(`\`${at}\``, `must be a finite number ${overhead ? '≥ 0' : '> 0'} in ${unit} (got ${JSON.stringify(value)}).`);
+      const fraction = unit === 'fraction';
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!overhead && value === 0) || (fraction && value > 1)) {
+        const range = overhead ? '≥ 0' : fraction ? 'in (0, 1]' : '> 0';
+        fail(`\`${at}\``, `must be a finite number ${range} in ${unit} (got ${JSON.stringify(value)}).`);
       }
       out[key] = value;
     } else {

@@ -12,6 +12,8 @@ export const TEST_PARAMS: PerfParams = {
   bpu: {
     macsPerSecond: { int8xint8: 1e12, int16xint8: 0.5e12, int16xint16: 0.25e12 },
     float32OutputElementsPerSecond: 1e9,
+    gemmEfficiency: 1,
+    reductionLanes: 1,
     opOverheadSeconds: 1e-6,
   },
   vpu: {
@@ -19,6 +21,8 @@ export const TEST_PARAMS: PerfParams = {
     opOverheadSeconds: 1e-6,
   },
   ddr: { bytesPerSecond: 1e10 },
+  // Nothing stays on chip unless a test says so: every tensor crossing a layer boundary goes through DDR.
+  sram: { activationBytes: 1 },
   cpu: {
     elementsPerSecond: { dequantize: 1e8, quantize: 1e8, float: 5e7 },
     macsPerSecond: 1e10,
