@@ -17,6 +17,7 @@ import { exportQdq } from '../qdq/export-qdq.js';
 import type { ObserverFactory } from '../quant/observer.js';
 import { calibrationFingerprint, sha256 } from './fingerprint.js';
 import { firstSample } from './first-sample.js';
+import { withGraphOrder } from './graph-order.js';
 
 export interface CalibrateModelOptions {
   /** The float model file (read, never written). */
@@ -55,7 +56,8 @@ export interface CalibrateReport {
   /** Measured on the first calibration sample. */
   measuredOn: string;
   outputs: Record<string, OutputMetrics>;
-  layers: LayerMetrics[];
+  /** Worst first; `order` is the tensor's position along the float graph (see withGraphOrder). */
+  layers: (LayerMetrics & { order: number })[];
   diagnostics: PassDiagnostic[];
 }
 
@@ -161,7 +163,7 @@ export async function calibrateModel(options: CalibrateModelOptions): Promise<Ca
     },
     measuredOn: sample.id,
     outputs,
-    layers: measured.layers,
+    layers: withGraphOrder(measured.layers, float),
     diagnostics: prepared.diagnostics,
   };
   return { float, prepared: prepared.model, calibration, qat: qat.model, report };
