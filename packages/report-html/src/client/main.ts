@@ -185,7 +185,7 @@ function perfChart(view: ReportView): Element {
         width: width(),
         height: 260,
         marginLeft: 50,
-        x: { label: `op along the integer model (${view.ops.length} ops)` },
+        x: { label: `op along the integer model (${view.ops.length} ops)`, tickFormat: (i: number) => (Number.isInteger(i) ? String(i + 1) : '') },
         y: { label: 'latency per op (µs, estimate)', grid: true },
         color: colors,
         marks: [
