@@ -206,6 +206,8 @@ function main(): void {
   if (view.sensitivity !== null) mount('sensitivity', () => sensitivityChart(view));
   mount('precision', () => precisionChart(view));
   mount('perf', () => perfChart(view));
+  // Milliseconds from the start of navigation to the last chart drawn (the browser test logs it).
+  document.body.dataset.renderedAtMs = performance.now().toFixed(0);
   document.body.dataset.rendered = 'true';
 }
 
