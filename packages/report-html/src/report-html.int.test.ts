@@ -30,6 +30,8 @@ interface Loaded {
   loadMs: number;
   /** From navigation start to the last chart drawn, measured in the page. */
   drawnMs: number;
+  /** Per chart, the milliseconds it took to draw. */
+  drawMs: string;
 }
 
 let browser: Browser;
@@ -60,14 +62,15 @@ async function open(file: string): Promise<Loaded> {
   await page.waitForSelector('body[data-rendered="true"]');
   const loadMs = performance.now() - start;
   const drawnMs = Number(await page.locator('body').getAttribute('data-rendered-at-ms'));
-  return { page, errors, requests, loadMs, drawnMs };
+  const drawMs = (await page.locator('body').getAttribute('data-draw-ms')) ?? '';
+  return { page, errors, requests, loadMs, drawnMs, drawMs };
 }
 
 async function checkPage(name: string, html: string, report: { layers: Layer[] }): Promise<Loaded> {
   const loaded = await open(html);
   const { page, errors, requests } = loaded;
   console.log(
-    `${name}: report.html of ${report.layers.length} layers drawn ${loaded.drawnMs} ms after navigation start (${loaded.loadMs.toFixed(0)} ms from goto, as the test saw it)`,
+    `${name}: report.html of ${report.layers.length} layers drawn ${loaded.drawnMs} ms after navigation start (${loaded.loadMs.toFixed(0)} ms from goto, as the test saw it); per chart ${loaded.drawMs}`,
   );
   expect(errors).toEqual([]);
   expect(requests).toEqual([`file://${html}`]);

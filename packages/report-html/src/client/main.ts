@@ -16,15 +16,20 @@ function width(): number {
   return Math.max(480, Math.min(1340, (main?.clientWidth ?? 1000) - 40));
 }
 
+/** Milliseconds each chart took to draw, by section (the browser test logs them). */
+const drawMs: Record<string, number> = {};
+
 function mount(id: string, draw: () => Element): void {
   const container = document.getElementById(`chart-${id}`);
   if (container === null) return;
+  const start = performance.now();
   try {
     container.replaceChildren(draw());
   } catch (error) {
     container.textContent = `This chart could not be drawn: ${(error as Error).message}`;
     console.error(error);
   }
+  drawMs[id] = Math.round(performance.now() - start);
 }
 
 function fmt(value: number | null, digits: number): string {
@@ -208,6 +213,7 @@ function main(): void {
   mount('perf', () => perfChart(view));
   // Milliseconds from the start of navigation to the last chart drawn (the browser test logs it).
   document.body.dataset.renderedAtMs = performance.now().toFixed(0);
+  document.body.dataset.drawMs = JSON.stringify(drawMs);
   document.body.dataset.rendered = 'true';
 }
 
