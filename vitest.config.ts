@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const packages = ['core', 'observers', 'passes-canonicalize', 'passes-output-precision', 'march-nash-m', 'march-nash-h', 'cli'];
+const packages = ['core', 'observers', 'passes-canonicalize', 'passes-output-precision', 'march-nash-m', 'march-nash-h', 'report-html', 'cli'];
 // Tests import sibling packages from source, so `vitest` needs no build; the CLI's end-to-end tests run dist/.
 const alias = Object.fromEntries(
   packages.map((name) => [`@quantkit/${name}`, fileURLToPath(new URL(`packages/${name}/src/index.ts`, import.meta.url))]),

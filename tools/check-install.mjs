@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Installing selected plugins works: in a fresh folder outside the repo, `npm install` the packed tarballs of the
-// CLI, core, observers, passes-output-precision and march-nash-m only, then run `quantkit quantize --march nash-m`
+// CLI, core, report-html, observers, passes-output-precision and march-nash-m only, then run `quantkit quantize --march nash-m`
 // (must work) and `--march nash-h` (must exit 1 naming the package to install). Needs `npm run build` and the
 // npm registry (for onnxruntime-node, inversify, protobufjs, …). Prints what it did; exit 1 on a failure.
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const packages = ['cli', 'core', 'observers', 'passes-output-precision', 'march-nash-m'];
+const packages = ['cli', 'core', 'report-html', 'observers', 'passes-output-precision', 'march-nash-m'];
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'quantkit-install-'));
 const env = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip', npm_config_onnxruntime_node_install: 'skip' };
 const fail = (message) => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const NOT_PLUGINS = new Set(['@quantkit/core', '@quantkit/cli']);
+const NOT_PLUGINS = new Set(['@quantkit/core', '@quantkit/cli', '@quantkit/report-html']);
 const METADATA = ['name', 'version', 'description', 'license', 'author', 'homepage', 'repository', 'bugs', 'keywords', 'engines', 'publishConfig', 'files', 'exports', 'type'];
 
 /** Problems with one package, as sentences. */

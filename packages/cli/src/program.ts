@@ -7,6 +7,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerPerf } from './commands/perf.js';
 import { registerPlugins } from './commands/plugins.js';
 import { PrecisionGateError, registerQuantize } from './commands/quantize.js';
+import { registerReport } from './commands/report.js';
 import { UsageError } from './options.js';
 import { EXIT, ExitWith, formatError, processIo, type Io } from './output.js';
 import { version } from './version.js';
@@ -29,6 +30,7 @@ export function buildProgram(io: Io): Command {
   registerPlugins(program, io);
   registerConvert(program, io);
   registerQuantize(program, io);
+  registerReport(program, io);
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     command.showHelpAfterError(`(run quantkit ${command.name()} --help for usage)`);

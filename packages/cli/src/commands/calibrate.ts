@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { renderReportHtml } from '@quantkit/report-html';
 import {
   BUILTIN_TEMPLATES,
   isQuantkitError,
@@ -177,7 +178,7 @@ export function registerCalibrate(program: Command, io: Io): void {
   )
     .action(async (model: string, flags: CalibrateFlags) => {
       refuseOverwritingInputs(
-        ['calib.json', 'qat.onnx', 'report.json'].map((name) => path.join(flags.out, name)),
+        ['calib.json', 'qat.onnx', 'report.json', 'report.html'].map((name) => path.join(flags.out, name)),
         [model, ...(flags.fromCalib ? [flags.fromCalib] : []), ...(flags.config ? [flags.config] : [])],
       );
       const context = await loadContext(flags, io);
@@ -202,11 +203,12 @@ export function registerCalibrate(program: Command, io: Io): void {
       writeFileAtomic(path.join(out, 'calib.json'), result.calibration.toText());
       writeChunksAtomic(path.join(out, 'qat.onnx'), encodeModelChunks(result.qat));
       writeFileAtomic(path.join(out, 'report.json'), reportText);
+      writeFileAtomic(path.join(out, 'report.html'), renderReportHtml(result.report));
       if (flags.json) io.stdout(reportText);
       else {
         io.stdout(formatCanonicalizeLine(result.report));
         io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx against the float model (${result.report.measuredOn})`));
-        io.stdout(`\nwrote calib.json, qat.onnx, report.json to ${out}\n`);
+        io.stdout(`\nwrote calib.json, qat.onnx, report.json, report.html to ${out}\n`);
       }
     });
 }

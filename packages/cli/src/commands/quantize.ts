@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { renderReportHtml } from '@quantkit/report-html';
 import { encodeModelChunks, quantizeModel, writeChunksAtomic, writeFileAtomic, type QuantizeReport } from '@quantkit/core';
 import type { Command } from 'commander';
 import { table, type Io } from '../output.js';
@@ -49,7 +50,7 @@ export function registerQuantize(program: Command, io: Io): void {
     .option('--min-sqnr <dB>', 'exit 1 when any output of the integer model falls below this SQNR', Number)
     .action(async (model: string, flags: QuantizeFlags) => {
       refuseOverwritingInputs(
-        ['calib.json', 'qat.onnx', 'quantized.onnx', 'report.json'].map((name) => path.join(flags.out, name)),
+        ['calib.json', 'qat.onnx', 'quantized.onnx', 'report.json', 'report.html'].map((name) => path.join(flags.out, name)),
         [model, ...(flags.fromCalib ? [flags.fromCalib] : []), ...(flags.config ? [flags.config] : [])],
       );
       const context = await loadContext(flags, io);
@@ -74,12 +75,13 @@ export function registerQuantize(program: Command, io: Io): void {
       writeChunksAtomic(path.join(flags.out, 'qat.onnx'), encodeModelChunks(result.qat));
       writeChunksAtomic(path.join(flags.out, 'quantized.onnx'), encodeModelChunks(result.quantized));
       writeFileAtomic(path.join(flags.out, 'report.json'), reportText);
+      writeFileAtomic(path.join(flags.out, 'report.html'), renderReportHtml(result.report));
       if (flags.json) io.stdout(reportText);
       else {
         io.stdout(formatCanonicalizeLine(result.report));
         io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx (QDQ simulation) against the float model`));
         io.stdout('\n' + formatIntegerTable(result.report));
-        io.stdout(`\nwrote calib.json, qat.onnx, quantized.onnx, report.json to ${flags.out}\n`);
+        io.stdout(`\nwrote calib.json, qat.onnx, quantized.onnx, report.json, report.html to ${flags.out}\n`);
       }
       if (flags.minSqnr !== undefined) {
         const below = Object.entries(result.report.integer.outputs).filter(([, m]) => !(m.sqnrDb >= flags.minSqnr!));

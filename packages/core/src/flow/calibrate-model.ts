@@ -21,6 +21,7 @@ import type { ObserverFactory } from '../quant/observer.js';
 import type { ShardOrigin } from '../shard/shard-set.js';
 import { calibrationFingerprint, calibrationListing, sha256 } from './fingerprint.js';
 import { firstSample } from './first-sample.js';
+import { withGraphOrder } from './graph-order.js';
 
 export interface CalibrateModelOptions {
   /** The float model file (read, never written). */
@@ -63,7 +64,8 @@ export interface CalibrateReport {
   /** Measured on the first calibration sample. */
   measuredOn: string;
   outputs: Record<string, OutputMetrics>;
-  layers: LayerMetrics[];
+  /** Worst first; `order` is the tensor's position along the float graph (see withGraphOrder). */
+  layers: (LayerMetrics & { order: number })[];
   diagnostics: PassDiagnostic[];
   /** What the canonicalize phase did, and the input shapes the model was measured and quantized with. */
   canonicalize: CanonicalizeSummary & { inputShapes: ResolvedInputShapes; diagnostics: PassDiagnostic[] };
@@ -216,7 +218,7 @@ export async function calibrateModel(options: CalibrateModelOptions): Promise<Ca
     },
     measuredOn: sample.id,
     outputs,
-    layers: measured.layers,
+    layers: withGraphOrder(measured.layers, float),
     diagnostics: prepared.diagnostics,
     canonicalize: { ...canonical.summary, inputShapes: canonical.inputShapes, diagnostics: canonical.diagnostics },
   };

@@ -4,3 +4,5 @@ export * from './lsb-agreement.js';
 export * from './quantize-model.js';
 export * from './perf-model.js';
 export * from './layerwise-agreement.js';
+export * from './graph-order.js';
+export * from './report-ops.js';

@@ -15,6 +15,7 @@ import { firstSample } from './first-sample.js';
 import { lsbAgreement, outputLsb } from './lsb-agreement.js';
 import { inferShapesByRunning } from '../perf/infer-shapes-by-running.js';
 import { perf, perfSummary, type PerfSummary } from '../perf/perf.js';
+import { reportOps, type ReportOp } from './report-ops.js';
 
 export interface QuantizeModelOptions extends CalibrateModelOptions {
   march: March;
@@ -40,6 +41,8 @@ export interface QuantizeReport extends CalibrateReport {
   fallbackReasons: Fallback[];
   /** The cost model's estimate for the integer model (labelled as one). */
   perf: PerfSummary;
+  /** Its ops in graph order, each with unit, dtypes and estimated latency (see reportOps). */
+  ops: ReportOp[];
 }
 
 export interface QuantizeModelResult extends CalibrateModelResult {
@@ -93,7 +96,8 @@ export async function quantizeModel(options: QuantizeModelOptions): Promise<Quan
     };
   }
   const shapes = await inferShapesByRunning(converted.model, feeds);
-  const estimate = perfSummary(perf(converted.model, options.march, { shapes }));
+  const estimated = perf(converted.model, options.march, { shapes });
+  const estimate = perfSummary(estimated);
   const report: QuantizeReport = {
     ...calibrated.report,
     march: options.march.name,
@@ -103,6 +107,7 @@ export async function quantizeModel(options: QuantizeModelOptions): Promise<Quan
     fallbackReasons: converted.fallback,
     diagnostics: [...calibrated.report.diagnostics, ...converted.diagnostics],
     perf: estimate,
+    ops: reportOps(estimated),
   };
   return { ...calibrated, quantized: converted.model, report };
 }
