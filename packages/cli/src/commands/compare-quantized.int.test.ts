@@ -152,7 +152,9 @@ describe('quantkit compare float.onnx quantized.onnx', () => {
     const worker = async () => {
       for (let c = pending.shift(); c; c = pending.shift()) {
         const float = path.join(root, 'fixtures/models', c.fixture, 'model.onnx');
-        const result = await runCli('compare', float, c.quantized, '--calib', path.join(root, 'fixtures/calib', c.calib), '--json');
+        // One calibration sample each keeps the 20 runs cheap; compare's aggregation over samples is tested elsewhere.
+        const sample = path.join(root, 'fixtures/calib', c.calib, 'input_000.npy');
+        const result = await runCli('compare', float, c.quantized, '--calib', sample, '--json');
         results.push({ c, result });
       }
     };
@@ -161,7 +163,7 @@ describe('quantkit compare float.onnx quantized.onnx', () => {
     for (const { c, result } of results) {
       expect(result.code, `${c.quantized}: ${result.stderr}`).toBe(0);
       const report = JSON.parse(result.stdout) as { samples: number; outputs: Record<string, { sqnrDb: number; cosine: number }> };
-      expect(report.samples).toBe(4);
+      expect(report.samples).toBe(1);
       const outputs = Object.values(report.outputs);
       expect(outputs.length).toBeGreaterThan(0);
       for (const m of outputs) {
