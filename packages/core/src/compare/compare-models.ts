@@ -1,5 +1,6 @@
 import { openCalibrationSource, type CalibrationSource, type CalibrationSpec, type InputSpec } from '../data/calibration-data.js';
 import { QuantkitError } from '../errors/quantkit-error.js';
+import { runnableModel } from '../integer/runnable-model.js';
 import { Model } from '../ir/model.js';
 import type { TensorMetrics } from '../metrics/compare-tensors.js';
 import { decodeModel } from '../onnx/decode.js';
@@ -81,6 +82,8 @@ export function checkSameInputs(reference: Model, test: Model, names: { referenc
  * 2. The metrics aggregate over all samples (see CompareReport.outputs); `worst` names the weakest sample.
  * 3. One session per model, created once; samples are streamed, one in memory at a time.
  * 4. An output whose element count differs between the models on a sample is QK_MODEL_MISMATCH naming both.
+ * 5. A quantized.onnx (quantkit integer ops) runs through lowerToStandard, the lowering report.json measures
+ *    (runnableModel); any other model runs as it is.
  * Neither model is modified.
  */
 export async function compare(
@@ -104,9 +107,9 @@ export async function compare(
   }
   const source = isSource(data) ? data : await openCalibrationSource(data, inputSpecs(a));
   const level = options.graphOptimizationLevel ?? 'basic';
-  const sessionA = await createSession(a, { threads: options.threads, graphOptimizationLevel: level, name: names.reference });
+  const sessionA = await createSession(runnableModel(a), { threads: options.threads, graphOptimizationLevel: level, name: names.reference });
   try {
-    const sessionB = await createSession(b, { threads: options.threads, graphOptimizationLevel: level, name: names.test });
+    const sessionB = await createSession(runnableModel(b), { threads: options.threads, graphOptimizationLevel: level, name: names.test });
     try {
       const totals = new Map(shared.map((name) => [name, emptySums()]));
       const worst = new Map<string, { sample: string; sqnrDb: number }>();

@@ -16,3 +16,4 @@ export { CONV_MAX_K, GEMM_MAX_K, LOWERED_OPSET, lowerToStandard } from './lower.
 export { ORT_INTEGER_GAPS } from './ort-support.js';
 export { IntegerGraphBuilder } from './integer-builder.js';
 export type { DequantizeOptions, GemmLikeOptions, QuantizeOptions, RescaleOptions } from './integer-builder.js';
+export { hasIntegerOps, runnableModel } from './runnable-model.js';

@@ -3,7 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { NpyArray } from '../data/npy.js';
 import { parseNpy } from '../data/npy.js';
+import { IntegerGraphBuilder } from '../integer/integer-builder.js';
+import { GraphBuilder } from '../ir/builder.js';
 import { cloneModel } from '../ir/clone.js';
+import { DataType } from '../ir/dtype.js';
 import { Tensor } from '../ir/tensor.js';
 import { encodeModel } from '../onnx/encode.js';
 import { loadModel } from '../onnx/files.js';
@@ -65,5 +68,23 @@ describe('measureModels', () => {
     await expect(measureModels(model, renamed, feeds, { testName: 'qat.onnx' })).rejects.toThrow(
       /qat\.onnx has no output 'z'/,
     );
+  });
+});
+
+describe('measureModels on an integer model', () => {
+  it('runs a model with quantkit ops through its lowering: x → Quantize(1/64, int8) → Dequantize against x', async () => {
+    const f = new GraphBuilder('float');
+    const fx = f.input('x', DataType.FLOAT, [4]);
+    const [fy] = f.node('Identity', [fx], { name: 'id', outputs: ['y'] });
+    f.output(fy!);
+    const b = new IntegerGraphBuilder('int');
+    const x = b.input('x', DataType.FLOAT, [4]);
+    const y = b.dequantize(b.quantize(x, { scale: 1 / 64, dtype: 'int8' }), { scale: 1 / 64 });
+    y.name = 'y';
+    b.output(y);
+    const data = Float32Array.from([0.01, -0.5, 1.99, 3]);
+    const report = await measureModels(f.model(), b.model(), new Map([['x', { dtype: 'float32', shape: [4], data } as NpyArray]]), { threads: 1 });
+    // 3 saturates at 127/64; 0.01 rounds to 0: the integer model ran, not its float twin.
+    expect(report.outputs.y!.maxAbs).toBeCloseTo(3 - 127 / 64, 6);
   });
 });

@@ -1,6 +1,7 @@
 import type { NpyArray } from '../data/npy.js';
 import { QuantkitError } from '../errors/quantkit-error.js';
 import { Model } from '../ir/model.js';
+import { runnableModel } from '../integer/runnable-model.js';
 import { decodeModel } from '../onnx/decode.js';
 import { exposeValues, floatData, readFloat, type ExposedModel } from '../runtime/expose-values.js';
 import {
@@ -54,7 +55,8 @@ async function runExposed(
   what: string,
   options: MeasureOptions,
 ): Promise<Run> {
-  const ir = model instanceof Model ? model : decodeModel(model);
+  // A quantized.onnx runs through the lowering report.json uses (names kept); other models run as they are.
+  const ir = runnableModel(model instanceof Model ? model : decodeModel(model));
   const exposed = exposeValues(ir, names, what);
   const graphOutputs = ir.graph.outputs.map((value) => value.name);
   const session = await createSession(exposed.model, {

@@ -305,3 +305,24 @@ describe('encodeModelChunks', () => {
     expect(encodeModel(decoded)).toEqual(first);
   });
 });
+
+describe('encodeModelChunks with float_data beside large raw_data (found by tools/fuzz)', () => {
+  it('writes a float_data initializer inline next to a large raw_data one, and the bytes decode back', () => {
+    const big = new Float32Array(2048).map((_, i) => i / 7);
+    const bytes = ModelProto.encode({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: 17 }],
+      graph: {
+        name: 'g',
+        initializer: [
+          { name: 'small', dims: [2], dataType: DataType.FLOAT, floatData: [0.5, -2] },
+          { name: 'big', dims: [2048], dataType: DataType.FLOAT, rawData: new Uint8Array(big.buffer) },
+        ],
+      },
+    }).finish();
+    const model = decodeModel(bytes);
+    const again = decodeModel(encodeModel(model));
+    expect(again.graph.initializers.get('small')!.constValue!.toArray()).toEqual(new Float32Array([0.5, -2]));
+    expect(again.graph.initializers.get('big')!.constValue!.toArray()).toEqual(big);
+  });
+});

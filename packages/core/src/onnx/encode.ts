@@ -39,18 +39,21 @@ export function encodeModelChunks(model: Model, options: EncodeOptions = {}): Ui
   const proto = modelToProto(model, options);
   const graph = proto.graph as Message;
   const initializers = (graph.initializer as Message[]) ?? [];
-  const anyBig = initializers.some((t) => ((t.rawData as Uint8Array | undefined)?.byteLength ?? 0) >= CHUNK_MIN_BYTES);
+  // raw_data of a decoded tensor that stores its data in float_data (…) is protobufjs's empty default, a plain
+  // array without byteLength: only real byte arrays go out as their own chunk.
+  const bigRaw = (t: Message) => t.rawData instanceof Uint8Array && t.rawData.byteLength >= CHUNK_MIN_BYTES;
+  const anyBig = initializers.some(bigRaw);
   if (!anyBig) return [ModelProto.encode(proto).finish()];
   // Repeated fields may be spread over the message as long as their own order holds, so the graph's other
   // fields come first and then every initializer in file order, the large ones as header + their own bytes.
   const graphChunks: Uint8Array[] = [GraphProto.encode({ ...graph, initializer: [] }).finish()];
   for (const tensor of initializers) {
-    const data = tensor.rawData as Uint8Array | undefined;
-    if (!data || data.byteLength < CHUNK_MIN_BYTES) {
+    if (!bigRaw(tensor)) {
       const bytes = TensorProto.encode(tensor).finish();
       graphChunks.push(fieldHeader(5, bytes.byteLength), bytes);
       continue;
     }
+    const data = tensor.rawData as Uint8Array;
     const rest = { ...tensor };
     delete rest.rawData;
     const head = TensorProto.encode(rest).finish();
@@ -73,6 +76,7 @@ function fieldHeader(field: number, length: number): Uint8Array {
     bytes.push((v & 0x7f) | 0x80);
     v >>>= 7;
   }
+  if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`field ${field}: length ${length} is not a byte count`);
   for (let v = length; ; ) {
     if (v < 0x80) {
       bytes.push(v);

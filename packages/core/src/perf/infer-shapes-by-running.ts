@@ -1,11 +1,9 @@
 import type { NpyArray } from '../data/npy.js';
-import { cloneModel } from '../ir/clone.js';
 import { DataType } from '../ir/dtype.js';
 import { inferElemTypes } from '../ir/infer-types.js';
 import type { Model } from '../ir/model.js';
 import { tensorElemType, tensorShape, tensorType } from '../ir/type-info.js';
-import { INTEGER_DOMAIN } from '../integer/integer-ops.js';
-import { lowerToStandard } from '../integer/lower.js';
+import { runnableModel } from '../integer/runnable-model.js';
 import { createSession, releaseSession, runSession } from '../runtime/ort.js';
 
 /** Element types onnxruntime-node hands back (runtime/ort.ts reads no others). */
@@ -41,7 +39,7 @@ export async function inferShapesByRunning(
   const wanted = new Set<string>();
   for (const node of model.graph) for (const output of node.outputs) if (output.name !== '') wanted.add(output.name);
 
-  const runnable = [...model.graph].some((node) => node.domain === INTEGER_DOMAIN) ? lowerToStandard(model) : cloneModel(model);
+  const runnable = runnableModel(model, { copy: true });
   const { graph } = runnable;
   const types = inferElemTypes(graph);
   const byName = graph.valuesByName();

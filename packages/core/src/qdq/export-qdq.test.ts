@@ -348,20 +348,45 @@ describe('exportQdq: weights and biases', () => {
 });
 
 describe('exportQdq: the model', () => {
-  it('is opset 21, IR ≥ 10, with the old ops upgraded (ReduceMean axes → input)', () => {
+  function reduceModel(opset: number, dtype: 'qint8' | 'qint16'): Model {
     const b = new GraphBuilder('reduce');
     const x = b.input('x', DataType.FLOAT, [2, 4]);
     const [m] = b.node('ReduceMean', [x], { name: 'mean', attributes: { axes: [1], keepdims: 1 }, outputs: ['m'] });
     b.output(m!);
-    const model = b.model({ '': 13 }, 7);
-    attachPlan(model, { activations: [quant(x, 'qint8'), quant(m!, 'qint8')] });
-    const { model: qat } = exportQdq(model, () => qparamsFromAmax(1, 'qint8'));
+    const model = b.model({ '': opset }, 7);
+    attachPlan(model, { activations: [quant(x, dtype), quant(m!, dtype)] });
+    return model;
+  }
+
+  it('case 1: int16 anywhere → opset 21, IR ≥ 10, with the old ops upgraded (ReduceMean axes → input)', () => {
+    const model = reduceModel(13, 'qint16');
+    const { model: qat } = exportQdq(model, () => qparamsFromAmax(1, 'qint16'));
     expect(qat.opset).toBe(21);
     expect(qat.irVersion).toBe(10);
     const mean = nodeNamed(qat, 'mean');
     expect(mean.attribute('axes')).toBeUndefined();
     expect(Array.from(mean.inputs[1]!.constValue!.toArray() as BigInt64Array)).toEqual([1n]);
     expect(model.opset).toBe(13);
+  });
+
+  it("case 1: int8 only → the model's own opset when it is 13 or more (ReduceMean keeps its axes attribute)", () => {
+    const { model: qat } = exportQdq(reduceModel(17, 'qint8'), () => qparamsFromAmax(1, 'qint8'));
+    expect(qat.opset).toBe(17);
+    expect(qat.irVersion).toBe(8);
+    expect(Array.from(nodeNamed(qat, 'mean').attribute('axes')!.value as number[])).toEqual([1]);
+  });
+
+  it('case 1: int8 only below opset 13 → upgraded to 13', () => {
+    const { model: qat } = exportQdq(reduceModel(11, 'qint8'), () => qparamsFromAmax(1, 'qint8'));
+    expect(qat.opset).toBe(13);
+    expect(qat.irVersion).toBe(7);
+  });
+
+  it('case 1: weights only → at least 13, whatever the plan says about activations', () => {
+    const { model: qat } = exportQdq(reduceModel(11, 'qint16'), () => qparamsFromAmax(1, 'qint16'), {
+      weightsOnly: true,
+    });
+    expect(qat.opset).toBe(13);
   });
 
   it('drops value_info declarations of renamed and removed values, keeps the others', () => {

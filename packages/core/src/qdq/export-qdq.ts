@@ -24,8 +24,10 @@ import { constantSource, type ConstantSource } from './constant-source.js';
 import { NameScope } from './name-scope.js';
 import { upgradeOpset } from './upgrade-opset.js';
 
-/** qat.onnx is written at this ai.onnx opset: the first with int16 QuantizeLinear / DequantizeLinear. */
+/** The ai.onnx opset of a qat.onnx with int16 Q/DQ: the first with int16 QuantizeLinear / DequantizeLinear. */
 export const QDQ_OPSET = 21;
+/** The lowest ai.onnx opset of an int8-only qat.onnx: the first with per-axis DequantizeLinear. */
+export const QDQ_MIN_INT8_OPSET = 13;
 
 export interface ExportQdqOptions {
   /**
@@ -53,10 +55,13 @@ export interface ExportQdqResult {
 export type QParamsLookup = (value: Value) => QParams | undefined;
 
 /**
- * Writes the QDQ model (qat.onnx) of a prepared model: standard ONNX at opset 21 that simulates the quantized
- * model in onnxruntime, and is what `convert` reads. The input model is not modified.
+ * Writes the QDQ model (qat.onnx) of a prepared model: standard ONNX at the lowest opset that expresses it, which
+ * simulates the quantized model in onnxruntime and is what `convert` reads. The input model is not modified.
  *
- * 1. Opset: a copy of the model is upgraded to opset 21 (`upgradeOpset`), IR version ≥ 10.
+ * 1. Opset: a copy of the model is upgraded (`upgradeOpset`) to the lowest opset that expresses it: 21 (IR ≥ 10)
+ *    when any activation is int16; otherwise the model's own opset, at least 13 (per-axis DequantizeLinear).
+ *    onnxruntime's default graph optimizations reject int8 Q/DQ stamped opset 21 (DESIGN.md §11), so an int8
+ *    qat.onnx must not be raised further than it needs.
  * 2. Activations: each ActivationQuant gets `QuantizeLinear → DequantizeLinear` right after its producer (after
  *    the input, for a graph input), per tensor, int8 or int16, zero point 0 as a typed initializer. Its scale is
  *    `qparams(value)`, or for a shared one that of the value it shares with, followed recursively. Without `uses`
@@ -81,7 +86,7 @@ export function exportQdq(prepared: Model, qparams: QParamsLookup, options: Expo
   const plan = quantPlanOf(prepared);
   const clone = cloneMapped(prepared);
   const model = clone.model;
-  upgradeOpset(model, QDQ_OPSET);
+  upgradeOpset(model, Math.max(model.opset, qdqOpsetFloor(plan, options)));
   const exporter = new QdqExporter(model, plan, qparams, clone.values, clone.nodes);
   if (!(options.weightsOnly ?? false)) exporter.quantizeActivations();
   exporter.quantizeWeights();
@@ -89,6 +94,19 @@ export function exportQdq(prepared: Model, qparams: QParamsLookup, options: Expo
   exporter.cleanUp();
   verifyModel(model, 'qat.onnx');
   return { model, twins: exporter.twins };
+}
+
+/** 21 when the export writes an int16 Q/DQ pair, else 13 (see exportQdq, case 1). */
+function qdqOpsetFloor(plan: QuantPlan, options: ExportQdqOptions): number {
+  if (options.weightsOnly ?? false) return QDQ_MIN_INT8_OPSET;
+  for (const quant of plan.activations.values()) {
+    if (quant.dtype !== 'qint16') continue;
+    const original = quant.value;
+    const skipped =
+      quant.uses === undefined && (plan.float.has(original) || plan.highPrecision.has(original));
+    if (!skipped) return QDQ_OPSET;
+  }
+  return QDQ_MIN_INT8_OPSET;
 }
 
 /** A zero point of each activation type: its typed array gives the QuantizeLinear output its dtype. */

@@ -2,6 +2,7 @@ export { cloneMapped, type MappedClone } from './clone-mapped.js';
 export { constantSource, type ConstantSource } from './constant-source.js';
 export {
   exportQdq,
+  QDQ_MIN_INT8_OPSET,
   QDQ_OPSET,
   type ExportQdqOptions,
   type ExportQdqResult,
