@@ -5,8 +5,9 @@
 import { benchCalibrate } from './calibrate.mjs';
 import { benchCodec } from './codec.mjs';
 import { benchConvert } from './convert.mjs';
+import { benchStartup } from './startup.mjs';
 
-const benches = { codec: benchCodec, calibrate: benchCalibrate, convert: benchConvert };
+const benches = { codec: benchCodec, calibrate: benchCalibrate, convert: benchConvert, startup: benchStartup };
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const chosen = args.filter((a) => !a.startsWith('--'));

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { encodeModelChunks, quantizeModel, writeChunksAtomic, writeFileAtomic, type QuantizeReport } from '@quantkit/core';
 import type { Command } from 'commander';
 import { table, type Io } from '../output.js';
+import { PrecisionGateError } from '../precision-gate.js';
 import { loadContext } from '../context.js';
 import { makeOutputFolder, refuseOutputFolderClash, refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
@@ -92,5 +93,4 @@ export function registerQuantize(program: Command, io: Io): void {
     });
 }
 
-/** Thrown after the report was printed when --min-sqnr fails: exit 1 with nothing more to say. */
-export class PrecisionGateError extends Error {}
+export { PrecisionGateError };
