@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { encodeModelChunks, quantizeModel, writeChunksAtomic, writeFileAtomic, type QuantizeReport } from '@quantkit/core';
+import { quantizeModel, saveModel, writeFileAtomic, type QuantizeReport } from '@quantkit/core';
 import type { Command } from 'commander';
 import { table, type Io } from '../output.js';
 import { PrecisionGateError } from '../precision-gate.js';
@@ -72,8 +72,10 @@ export function registerQuantize(program: Command, io: Io): void {
       makeOutputFolder(flags.out);
       const reportText = `${JSON.stringify(result.report, null, 2)}\n`;
       writeFileAtomic(path.join(flags.out, 'calib.json'), result.calibration.toText());
-      writeChunksAtomic(path.join(flags.out, 'qat.onnx'), encodeModelChunks(result.qat));
-      writeChunksAtomic(path.join(flags.out, 'quantized.onnx'), encodeModelChunks(result.quantized));
+      // saveModel: weights a float model kept in external data are inlined again (or, past 2 GiB, written to a
+      // .data file beside the output), never left pointing at the input's data file.
+      saveModel(result.qat, path.join(flags.out, 'qat.onnx'));
+      saveModel(result.quantized, path.join(flags.out, 'quantized.onnx'));
       writeFileAtomic(path.join(flags.out, 'report.json'), reportText);
       if (flags.json) io.stdout(reportText);
       else {

@@ -39,13 +39,14 @@ export function encodeModelChunks(model: Model, options: EncodeOptions = {}): Ui
   const proto = modelToProto(model, options);
   const graph = proto.graph as Message;
   const initializers = (graph.initializer as Message[]) ?? [];
-  const anyBig = initializers.some((t) => ((t.rawData as Uint8Array | undefined)?.byteLength ?? 0) >= CHUNK_MIN_BYTES);
+  const anyBig = initializers.some((t) => t.rawData instanceof Uint8Array && t.rawData.byteLength >= CHUNK_MIN_BYTES);
   if (!anyBig) return [ModelProto.encode(proto).finish()];
   // Repeated fields may be spread over the message as long as their own order holds, so the graph's other
   // fields come first and then every initializer in file order, the large ones as header + their own bytes.
   const graphChunks: Uint8Array[] = [GraphProto.encode({ ...graph, initializer: [] }).finish()];
   for (const tensor of initializers) {
-    const data = tensor.rawData as Uint8Array | undefined;
+    // A decoded proto without raw_data (external data, typed fields) reads the prototype's default, not bytes.
+    const data = tensor.rawData instanceof Uint8Array ? tensor.rawData : undefined;
     if (!data || data.byteLength < CHUNK_MIN_BYTES) {
       const bytes = TensorProto.encode(tensor).finish();
       graphChunks.push(fieldHeader(5, bytes.byteLength), bytes);
