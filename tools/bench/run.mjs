@@ -5,10 +5,11 @@
 import { benchCalibrate } from './calibrate.mjs';
 import { benchCodec } from './codec.mjs';
 import { benchConvert } from './convert.mjs';
+import { benchExternalData } from './external-data.mjs';
 import { benchSpeed } from './speed.mjs';
 import { benchStartup } from './startup.mjs';
 
-const benches = { codec: benchCodec, calibrate: benchCalibrate, convert: benchConvert, startup: benchStartup, speed: benchSpeed };
+const benches = { codec: benchCodec, calibrate: benchCalibrate, convert: benchConvert, startup: benchStartup, speed: benchSpeed, 'external-data': benchExternalData };
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const chosen = args.filter((a) => !a.startsWith('--'));
