@@ -273,15 +273,26 @@ export function writeChunksAtomic(file: string, chunks: readonly Uint8Array[]): 
   }
 }
 
+const WRITE_BATCH_BYTES = 2 ** 30;
+
 /** writev until every byte is out (writev may write less than asked, and takes at most 1024 buffers a call). */
 function writeAll(fd: number, chunks: readonly Uint8Array[]): void {
   let pending = chunks.filter((c) => c.byteLength > 0);
   while (pending.length > 0) {
-    const batch = pending.slice(0, 1024);
+    // At most 1024 chunks and 1 GiB per call: writev reports the bytes written as an int32, so a batch past
+    // 2 GiB fails (weights past protobuf's limit are exactly such a batch); a larger first chunk goes in slices.
+    const batch: Uint8Array[] = [];
+    let bytes = 0;
+    for (const chunk of pending) {
+      if (batch.length === 1024 || (batch.length > 0 && bytes + chunk.byteLength > WRITE_BATCH_BYTES)) break;
+      batch.push(chunk.byteLength > WRITE_BATCH_BYTES ? chunk.subarray(0, WRITE_BATCH_BYTES) : chunk);
+      bytes += batch.at(-1)!.byteLength;
+    }
     let written = fs.writevSync(fd, batch);
+    // Counted against the pending chunks, not the batch: a sliced chunk is consumed only when all of it is out.
     let consumed = 0;
-    while (consumed < batch.length && written >= batch[consumed]!.byteLength) {
-      written -= batch[consumed]!.byteLength;
+    while (consumed < pending.length && written >= pending[consumed]!.byteLength) {
+      written -= pending[consumed]!.byteLength;
       consumed++;
     }
     const rest = pending.slice(consumed);
