@@ -29,7 +29,7 @@ function hasTorch() {
   return probe.status === 0;
 }
 
-export async function benchSpeed({ models = MODELS } = {}) {
+export async function benchSpeed({ models = process.env.QUANTKIT_BENCH_MODELS?.split(',') ?? MODELS } = {}) {
   const bin = path.join(root, 'packages/cli/dist/bin.js');
   const results = [];
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'quantkit-speed-'));
@@ -43,8 +43,10 @@ export async function benchSpeed({ models = MODELS } = {}) {
         'calibrate mse': ['calibrate', file, '--calib', calib, '--observer', 'mse', '--out', path.join(out, `${model}-mse`)],
         quantize: ['quantize', file, '--calib', calib, '--march', 'nash-m', '--out', path.join(out, `${model}-quantize`)],
       };
+      console.error(`${model}: plain inference ${plain.ms.toFixed(0)} ms`);
       for (const [what, args] of Object.entries(runs)) {
         const run = timed(process.execPath, [bin, ...args]);
+        console.error(`${model}: ${what} ${run.ms.toFixed(0)} ms (${(run.ms / plain.ms).toFixed(2)}x), peak RSS ${run.rssMb.toFixed(0)} MB`);
         results.push({
           name: `${what} ${model} (peak RSS ${run.rssMb.toFixed(0)} MB; plain ${plain.rssMb.toFixed(0)} MB)`,
           quantkitMs: run.ms,

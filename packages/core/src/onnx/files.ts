@@ -108,7 +108,7 @@ function attachExternalData(tensor: Tensor, modelFile: string, files: Map<string
       bytes: () => {
         if (bytes === undefined) {
           try {
-            bytes = fs.readFileSync(real);
+            bytes = readWhole(real);
           } catch (cause) {
             throw unreadable((cause as Error).message, cause);
           }
@@ -127,6 +127,24 @@ function attachExternalData(tensor: Tensor, modelFile: string, files: Map<string
     if (bytes.byteLength < offset + length) throw unreadable(`the file ends after ${bytes.byteLength} of ${offset + length} bytes`);
     return bytes.subarray(offset, offset + length);
   };
+}
+
+/** A whole file in pieces of at most 1 GiB (readFileSync refuses files past 2 GiB). */
+function readWhole(file: string): Uint8Array {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const bytes = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = fs.readSync(fd, bytes, done, Math.min(size - done, 2 ** 30), done);
+      if (n === 0) break;
+      done += n;
+    }
+    return bytes.subarray(0, done);
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /**
