@@ -1,2 +1,2 @@
 import { packageConfig } from '../../tools/tsup-config.js';
-export default packageConfig({ entry: { bin: 'src/bin.ts' } });
+export default packageConfig({ entry: { bin: 'src/bin.ts' }, splitting: true });

@@ -4,9 +4,13 @@ import { fileURLToPath } from 'node:url';
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** A model from ../shared/models (the large ones are not committed), else from fixtures/models. */
+/**
+ * A model from ../shared/models (the large ones are not committed; ../../shared/models from a worktree under
+ * wt/), else from fixtures/models.
+ */
 export function modelPath(name) {
-  for (const folder of [path.resolve(root, '../shared/models', name), path.join(root, 'fixtures/models', name)]) {
+  const folders = [path.resolve(root, '../shared/models', name), path.resolve(root, '../../shared/models', name)];
+  for (const folder of [...folders, path.join(root, 'fixtures/models', name)]) {
     const file = path.join(folder, 'model.onnx');
     if (fs.existsSync(file)) return file;
   }

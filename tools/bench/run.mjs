@@ -6,10 +6,22 @@ import { benchCalibrate } from './calibrate.mjs';
 import { benchCodec } from './codec.mjs';
 import { benchConvert } from './convert.mjs';
 import { benchPerfAnchors, benchPerfTemplates } from './perf-anchors.mjs';
+import { benchExternalData } from './external-data.mjs';
+import { benchSpeed } from './speed.mjs';
+import { benchStartup } from './startup.mjs';
 
-const benches = { codec: benchCodec, calibrate: benchCalibrate, convert: benchConvert, 'perf-anchors': benchPerfAnchors, 'perf-templates': benchPerfTemplates };
-// Run only when named: they estimate latencies rather than time quantkit.
-const onRequest = new Set(['perf-anchors', 'perf-templates']);
+const benches = {
+  codec: benchCodec,
+  calibrate: benchCalibrate,
+  convert: benchConvert,
+  startup: benchStartup,
+  speed: benchSpeed,
+  'external-data': benchExternalData,
+  'perf-anchors': benchPerfAnchors,
+  'perf-templates': benchPerfTemplates,
+};
+// Run only when named: perf-* estimate latencies rather than time quantkit; external-data writes a 2.25 GiB model.
+const onRequest = new Set(['perf-anchors', 'perf-templates', 'external-data']);
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const chosen = args.filter((a) => !a.startsWith('--'));

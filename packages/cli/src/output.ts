@@ -1,4 +1,9 @@
-import { isQuantkitError } from '@quantkit/core';
+import type { QuantkitError } from '@quantkit/core';
+
+/** QuantkitError by its name and code, so that printing an error does not load core. */
+function isQuantkitError(error: unknown): error is QuantkitError {
+  return error instanceof Error && error.name === 'QuantkitError' && typeof (error as { code?: unknown }).code === 'string';
+}
 
 /** Exit codes (DESIGN §10): 0 success, 1 a model or data error, 2 a usage error. */
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;

@@ -1,19 +1,16 @@
 import { Command, CommanderError } from 'commander';
-import { registerCalibrate, registerMergeCalib } from './commands/calibrate.js';
-import { registerCanonicalize } from './commands/canonicalize.js';
-import { registerCompare } from './commands/compare.js';
-import { registerConvert } from './commands/convert.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerPerf } from './commands/perf.js';
-import { registerPlugins } from './commands/plugins.js';
-import { PrecisionGateError, registerQuantize } from './commands/quantize.js';
-import { registerReport } from './commands/report.js';
 import { UsageError } from './options.js';
 import { EXIT, ExitWith, formatError, processIo, type Io } from './output.js';
+import { PrecisionGateError } from './precision-gate.js';
+import { VERBS } from './verbs.js';
 import { version } from './version.js';
 
-/** Builds the command tree. Each verb lives in its own file under commands/ and calls one core function. */
-export function buildProgram(io: Io): Command {
+/**
+ * Builds the command tree. Each verb lives in its own file under commands/ and calls one core function; only the
+ * verbs named in `load` (default: all) are imported and registered in full, the others are listed by name and
+ * summary (enough for `--help` and `--version`, which so never load core).
+ */
+export async function buildProgram(io: Io, load: (verb: string) => boolean = () => true): Promise<Command> {
   const program = new Command('quantkit')
     .description('Quantize float ONNX models for Horizon Journey 6 (Nash) NPUs at the highest precision the hardware allows.')
     .version(version, '-V, --version')
@@ -21,16 +18,10 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(run quantkit --help for usage)')
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
-  registerInspect(program, io);
-  registerCanonicalize(program, io);
-  registerCalibrate(program, io);
-  registerMergeCalib(program, io);
-  registerPerf(program, io);
-  registerCompare(program, io);
-  registerPlugins(program, io);
-  registerConvert(program, io);
-  registerQuantize(program, io);
-  registerReport(program, io);
+  for (const verb of VERBS) {
+    if (load(verb.name)) await verb.register(program, io);
+    else program.command(verb.name).description(verb.summary);
+  }
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
     command.showHelpAfterError(`(run quantkit ${command.name()} --help for usage)`);
@@ -40,7 +31,11 @@ export function buildProgram(io: Io): Command {
 
 /** Runs the CLI and returns the exit code instead of exiting, so tests can call it in-process. */
 export async function runCli(argv: readonly string[], io: Io = processIo): Promise<number> {
-  const program = buildProgram(io);
+  // The verb is the first word that is not a flag; only its module is loaded.
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const verb = words[0] === 'help' ? words[1] : words[0];
+  const known = VERBS.some((v) => v.name === verb);
+  const program = await buildProgram(io, (name) => known && name === verb);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;

@@ -72,6 +72,18 @@ export class AbsHistogram {
     }
   }
 
+  /**
+   * A histogram of one batch whose counts were made elsewhere (in the graph): `counts` holds the 2·bins + 1 signed
+   * bins on the range [0, 2^exponent), which must be the smallest power of two above `amax`.
+   */
+  static ofBatch(bins: number, amax: number, exponent: number, counts: ArrayLike<number>): AbsHistogram {
+    const histogram = new AbsHistogram(bins);
+    histogram.amax = amax;
+    histogram.exponent = exponent;
+    histogram.counts.set(counts);
+    return histogram;
+  }
+
   /** Adds another histogram with the same bin count; the result equals one run over both data sets. */
   merge(other: AbsHistogram): void {
     this.cover(other.amax);

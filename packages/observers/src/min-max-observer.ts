@@ -1,5 +1,5 @@
 import { minMaxPerChannel, minMaxPerTensor, QuantkitError, scaleFromAmax } from '@quantkit/core';
-import type { Observer, ObserverFactory, ObserverOptions, ObserverState, QParams } from '@quantkit/core';
+import type { BatchSummary, Observer, ObserverFactory, ObserverOptions, ObserverState, QParams, SummaryNeeds } from '@quantkit/core';
 import {
   badState,
   batchLayout,
@@ -91,6 +91,24 @@ export class MinMaxObserver implements Observer {
     } else {
       ({ min, max } = minMaxPerChannel(data, dims, granularity.axis));
     }
+    this.update(min, max);
+  }
+
+  /** Per tensor, the batch's range is all this observer needs; per channel it needs the elements. */
+  summaryNeeds(): SummaryNeeds | undefined {
+    return this.options.granularity.kind === 'per-tensor' ? {} : undefined;
+  }
+
+  /** Case 1–3 from a batch's range alone: the same state as `observe` of that batch (per tensor). */
+  observeSummary(summary: BatchSummary): void {
+    if (this.options.granularity.kind !== 'per-tensor') {
+      throw new QuantkitError('QK_USAGE', `Observer '${KIND}' per channel needs the elements, not a summary.`);
+    }
+    if (summary.count === 0) return;
+    this.update([summary.min], [summary.max]);
+  }
+
+  private update(min: ArrayLike<number>, max: ArrayLike<number>): void {
     for (let c = 0; c < min.length; c++) {
       if (!Number.isFinite(min[c]!)) throw nonFiniteData(KIND, min[c]!);
       if (!Number.isFinite(max[c]!)) throw nonFiniteData(KIND, max[c]!);

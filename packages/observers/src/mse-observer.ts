@@ -6,7 +6,16 @@ import {
   scaleFromAmax,
   squaredQuantizationErrors,
 } from '@quantkit/core';
-import type { Observer, ObserverFactory, ObserverOptions, ObserverState, QParams, QuantDtype } from '@quantkit/core';
+import type {
+  BatchSummary,
+  Observer,
+  ObserverFactory,
+  ObserverOptions,
+  ObserverState,
+  QParams,
+  QuantDtype,
+  SummaryNeeds,
+} from '@quantkit/core';
 import { AbsHistogram } from './abs-histogram.js';
 import type { AbsHistogramJSON } from './abs-histogram.js';
 import {
@@ -163,6 +172,31 @@ export class MSEObserver implements Observer {
     const constant = this.averagingConstant!;
     this.clip = this.batches === 0 ? clip : this.clip.map((r, c) => averagingStep(r, clip[c]!, constant));
     this.batches++;
+  }
+
+  /** Per tensor in histogram mode, the batch's |x| histogram (made in the graph) is all this observer needs. */
+  summaryNeeds(): SummaryNeeds | undefined {
+    return this.mode === 'histogram' && this.options.granularity.kind === 'per-tensor'
+      ? { histogramBins: this.bins! }
+      : undefined;
+  }
+
+  /**
+   * Case 1 from a batch's summary: max |x| from its range, and its own histogram merged in, which leaves the same
+   * state as `observe` of the batch (the histogram depends on the multiset of values alone).
+   */
+  observeSummary(summary: BatchSummary): void {
+    const { histogram } = summary;
+    if (this.summaryNeeds() === undefined || (histogram === undefined && summary.count > 0)) {
+      throw new QuantkitError('QK_USAGE', `Observer '${KIND}' needs the elements or a histogram of each batch.`);
+    }
+    if (summary.count === 0) return;
+    const amax = Math.max(-summary.min, summary.max);
+    if (!Number.isFinite(amax)) throw nonFiniteData(KIND, amax);
+    this.decided = undefined;
+    const bins = this.bins!;
+    if (this.histograms.length === 0) this.histograms = [new AbsHistogram(bins)];
+    this.histograms[0]!.merge(AbsHistogram.ofBatch(bins, amax, histogram!.exponent, histogram!.counts));
   }
 
   state(): MSEObserverState {

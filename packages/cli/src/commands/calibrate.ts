@@ -9,8 +9,7 @@ import {
   calibrateModel,
   calibrateShard,
   readCalibFile,
-  writeChunksAtomic,
-  encodeModelChunks,
+  saveModel,
   writeFileAtomic,
   type CalibrateModelOptions,
   type CalibrateReport,
@@ -201,7 +200,8 @@ export function registerCalibrate(program: Command, io: Io): void {
       makeOutputFolder(out);
       const reportText = `${JSON.stringify(result.report, null, 2)}\n`;
       writeFileAtomic(path.join(out, 'calib.json'), result.calibration.toText());
-      writeChunksAtomic(path.join(out, 'qat.onnx'), encodeModelChunks(result.qat));
+      // saveModel: external weights of the float model are inlined again, or past 2 GiB written beside qat.onnx.
+      saveModel(result.qat, path.join(out, 'qat.onnx'));
       writeFileAtomic(path.join(out, 'report.json'), reportText);
       writeFileAtomic(path.join(out, 'report.html'), renderReportHtml(result.report));
       if (flags.json) io.stdout(reportText);

@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { renderReportHtml } from '@quantkit/report-html';
-import { encodeModelChunks, quantizeModel, writeChunksAtomic, writeFileAtomic, type QuantizeReport } from '@quantkit/core';
+import { quantizeModel, saveModel, writeFileAtomic, type QuantizeReport } from '@quantkit/core';
 import type { Command } from 'commander';
 import { table, type Io } from '../output.js';
+import { PrecisionGateError } from '../precision-gate.js';
 import { loadContext } from '../context.js';
 import { makeOutputFolder, refuseOutputFolderClash, refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
@@ -72,8 +73,10 @@ export function registerQuantize(program: Command, io: Io): void {
       makeOutputFolder(flags.out);
       const reportText = `${JSON.stringify(result.report, null, 2)}\n`;
       writeFileAtomic(path.join(flags.out, 'calib.json'), result.calibration.toText());
-      writeChunksAtomic(path.join(flags.out, 'qat.onnx'), encodeModelChunks(result.qat));
-      writeChunksAtomic(path.join(flags.out, 'quantized.onnx'), encodeModelChunks(result.quantized));
+      // saveModel: weights a float model kept in external data are inlined again (or, past 2 GiB, written to a
+      // .data file beside the output), never left pointing at the input's data file.
+      saveModel(result.qat, path.join(flags.out, 'qat.onnx'));
+      saveModel(result.quantized, path.join(flags.out, 'quantized.onnx'));
       writeFileAtomic(path.join(flags.out, 'report.json'), reportText);
       writeFileAtomic(path.join(flags.out, 'report.html'), renderReportHtml(result.report));
       if (flags.json) io.stdout(reportText);
@@ -95,5 +98,4 @@ export function registerQuantize(program: Command, io: Io): void {
     });
 }
 
-/** Thrown after the report was printed when --min-sqnr fails: exit 1 with nothing more to say. */
-export class PrecisionGateError extends Error {}
+export { PrecisionGateError };

@@ -11,7 +11,9 @@ import type { Model } from '../ir/model.js';
 import { encodeModel } from '../onnx/encode.js';
 import { quantPlanOf, type ActivationDtype } from '../prepare/quant-plan.js';
 import type { ObserverFactory, ObserverState } from '../quant/observer.js';
-import { exposeValues, type ExposedModel } from '../runtime/expose-values.js';
+import type { SummaryNeeds } from '../quant/observer.js';
+import { calibrationModel, type CalibrationModel } from './calibration-model.js';
+import { lazyValuesRunner } from './values-runner.js';
 import { inputSpecs } from '../runtime/model-io.js';
 import { createSession, releaseSession, type GraphOptimizationLevel } from '../runtime/ort.js';
 import { CalibrationResult, mergeCalibrationResults } from './calibration-result.js';
@@ -106,6 +108,11 @@ function positiveInteger(value: number, what: string): number {
  *    equals a one-thread run wherever the observer's merge is exact (minmax, mse histogram mode).
  * 4. With `shard` in the data spec, only that shard is calibrated (an empty shard gives 0 samples); without one,
  *    data without samples is an error.
+ * 5. A tensor whose observer takes a summary (`summaryNeeds` / `observeSummary`: minmax per tensor, mse's
+ *    histogram mode) is summarised inside the graph (see calibrationModel, addSummaries): per sample only its
+ *    count, range and, for mse, its 2·bins + 1 histogram counts leave onnxruntime, and the observer state is the
+ *    same as from the elements. A batch a summary cannot describe exactly (NaN, ±Infinity, a range float32 cannot
+ *    bin) is run again on the model without summaries and observed from its elements.
  */
 export async function calibrate(
   prepared: Model,
@@ -127,7 +134,15 @@ export async function calibrate(
       { hint: 'Workers import the observer again: pass the URL or path of the module that exports it.' },
     );
   }
-  const exposed = exposeValues(prepared, targets.map((t) => t.name), modelName);
+  const needs = new Map<string, SummaryNeeds | undefined>();
+  const needsOf = (dtype: string): SummaryNeeds | undefined => {
+    if (!needs.has(dtype)) {
+      const probe = options.observer.create({ dtype: dtype as ActivationDtype, granularity: { kind: 'per-tensor' } }, options.observerConfig);
+      needs.set(dtype, probe.observeSummary === undefined ? undefined : probe.summaryNeeds?.());
+    }
+    return needs.get(dtype);
+  };
+  const exposed = calibrationModel(prepared, targets, needsOf, modelName);
   const source = isSource(data)
     ? data
     : await openCalibrationSource(data.spec, data.inputs ?? inputSpecs(prepared), { shard: data.shard });
@@ -146,8 +161,8 @@ export async function calibrate(
 
   const result =
     isSource(data) || workers === 1
-      ? await calibrateHere(exposed, targets, source, options, threads, modelName, onSample)
-      : await calibrateInWorkers(exposed, targets, data, options, workers, threads, modelName, onSample);
+      ? await calibrateHere(prepared, exposed, targets, source, options, threads, modelName, onSample)
+      : await calibrateInWorkers(prepared, exposed, targets, data, options, workers, threads, modelName, onSample);
   if (result.samples === 0 && (isSource(data) || data.shard === undefined)) {
     throw new QuantkitError('QK_CALIB_DATA', `Calibration data ${source.description} holds no samples`, {
       subject: source.description,
@@ -158,7 +173,8 @@ export async function calibrate(
 }
 
 async function calibrateHere(
-  exposed: ExposedModel,
+  prepared: Model,
+  exposed: CalibrationModel,
   targets: readonly CalibrationTarget[],
   source: CalibrationSource,
   options: CalibrateOptions,
@@ -171,17 +187,18 @@ async function calibrateHere(
     name,
     source: exposed.sources.get(name)!,
     observer: factory.create({ dtype, granularity: { kind: 'per-tensor' } }, observerConfig),
+    summary: exposed.summaries.get(name)?.outputs,
+    histogramBins: exposed.summaries.get(name)?.histogramBins,
   }));
-  const session = await createSession(exposed.model, {
-    threads,
-    graphOptimizationLevel: options.graphOptimizationLevel,
-    name: modelName,
-  });
+  const sessionOptions = { threads, graphOptimizationLevel: options.graphOptimizationLevel, name: modelName };
+  const session = await createSession(exposed.model, sessionOptions);
+  const values = lazyValuesRunner(() => prepared, [...exposed.summaries.keys()], sessionOptions);
   let samples: number;
   try {
-    samples = await observeSamples(session, source, tensors, exposed.fetch, onSample);
+    samples = await observeSamples(session, source, tensors, exposed.fetch, onSample, values.run);
   } finally {
     await releaseSession(session);
+    await values.release();
   }
   const states = new Map<string, ObserverState>();
   for (const { name, observer } of tensors) states.set(name, observer.state());
@@ -189,7 +206,8 @@ async function calibrateHere(
 }
 
 async function calibrateInWorkers(
-  exposed: ExposedModel,
+  prepared: Model,
+  exposed: CalibrationModel,
   targets: readonly CalibrationTarget[],
   data: CalibrationDataSpec,
   options: CalibrateOptions,
@@ -202,17 +220,20 @@ async function calibrateInWorkers(
   const observerModule = options.observerModule!;
   const module = observerModule instanceof URL ? observerModule.href : observerModule;
   const model = encodeModel(exposed.model);
+  const valuesModel = exposed.summaries.size === 0 ? undefined : encodeModel(prepared);
   const inputs = [...(data.inputs ?? inputSpecs(exposed.model))];
   const tensors = targets.map(({ name, dtype }) => {
     const from = exposed.sources.get(name)!;
     const source: WorkerValueSource =
       from.kind === 'constant' ? { kind: 'constant', dims: [...from.tensor.dims], data: from.tensor.toFloat32() } : from;
-    return { name, dtype, source };
+    const summary = exposed.summaries.get(name);
+    return { name, dtype, source, summary: summary?.outputs, histogramBins: summary?.histogramBins };
   });
   // Shard j of this run's shard (k of n) is shard k + n·j of n·N: the workers' shards partition exactly this shard.
   const outer = data.shard ?? { index: 0, count: 1 };
   const jobs: WorkerJob[] = Array.from({ length: workers }, (_, j) => ({
     model,
+    valuesModel,
     modelName,
     threads,
     graphOptimizationLevel: options.graphOptimizationLevel,

@@ -4,6 +4,7 @@ import { QuantkitError } from '../errors/quantkit-error.js';
 import type { ActivationDtype } from '../prepare/quant-plan.js';
 import type { ObserverState } from '../quant/observer.js';
 import type { GraphOptimizationLevel } from '../runtime/ort.js';
+import type { SummaryOutputs } from './summary-graph.js';
 
 /** Where a worker finds an observed tensor; constants travel as their float32 data (a Tensor is not cloneable). */
 export type WorkerValueSource =
@@ -15,13 +16,21 @@ export type WorkerValueSource =
 export interface WorkerJob {
   /** The float model with the observed tensors exposed as outputs, encoded. */
   model: Uint8Array;
+  /** The model without summaries, encoded, when some tensors are summarised: the source of their elements when a summary cannot stand for them. */
+  valuesModel: Uint8Array | undefined;
   modelName: string;
   threads: number;
   graphOptimizationLevel: GraphOptimizationLevel | undefined;
   spec: CalibrationSpec;
   inputs: InputSpec[];
   shard: Shard;
-  tensors: { name: string; dtype: ActivationDtype; source: WorkerValueSource }[];
+  tensors: {
+    name: string;
+    dtype: ActivationDtype;
+    source: WorkerValueSource;
+    summary: SummaryOutputs | undefined;
+    histogramBins: number | undefined;
+  }[];
   fetch: string[];
   /** An observer factory is code, so the worker imports it again: from `module`, the export of kind `kind`. */
   observer: { module: string; kind: string; config: Record<string, unknown> | undefined };

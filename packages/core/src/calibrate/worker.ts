@@ -8,7 +8,9 @@ import { Tensor } from '../ir/tensor.js';
 import type { ObserverState } from '../quant/observer.js';
 import type { ValueSource } from '../runtime/expose-values.js';
 import { createSession, releaseSession } from '../runtime/ort.js';
+import { decodeModel } from '../onnx/decode.js';
 import { loadObserverFactory } from './load-observer.js';
+import { lazyValuesRunner } from './values-runner.js';
 import { observeSamples, type ObservedTensor } from './observe-samples.js';
 import { serializeError, type WorkerJob, type WorkerMessage } from './worker-protocol.js';
 
@@ -25,13 +27,24 @@ async function run(job: WorkerJob): Promise<void> {
     name: job.modelName,
   });
   try {
-    const tensors: ObservedTensor[] = job.tensors.map(({ name, dtype, source: from }) => {
+    const tensors: ObservedTensor[] = job.tensors.map(({ name, dtype, source: from, summary, histogramBins }) => {
       const valueSource: ValueSource =
         from.kind === 'constant' ? { kind: 'constant', tensor: Tensor.fromArray(from.data, from.dims) } : from;
       const observer = factory.create({ dtype, granularity: { kind: 'per-tensor' } }, job.observer.config);
-      return { name, source: valueSource, observer };
+      return { name, source: valueSource, observer, summary, histogramBins };
     });
-    const samples = await observeSamples(session, source, tensors, job.fetch, (id) => post({ type: 'sample', id }));
+    const summarised = tensors.filter((t) => t.summary !== undefined).map((t) => t.name);
+    const values = lazyValuesRunner(() => decodeModel(job.valuesModel!), summarised, {
+      threads: job.threads,
+      graphOptimizationLevel: job.graphOptimizationLevel,
+      name: job.modelName,
+    });
+    let samples: number;
+    try {
+      samples = await observeSamples(session, source, tensors, job.fetch, (id) => post({ type: 'sample', id }), values.run);
+    } finally {
+      await values.release();
+    }
     const states: Record<string, ObserverState> = {};
     for (const { name, observer } of tensors) states[name] = observer.state();
     post({ type: 'done', samples, states });

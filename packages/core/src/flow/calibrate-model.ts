@@ -11,6 +11,7 @@ import type { QuantTemplate } from '../march/template.js';
 import { measureModels, type LayerMetrics } from '../metrics/measure-models.js';
 import type { TensorMetrics } from '../metrics/compare-tensors.js';
 import { decodeModel } from '../onnx/decode.js';
+import { attachExternalFiles } from '../onnx/files.js';
 import type { PassDiagnostic } from '../pass/pass.js';
 import type { Pipeline } from '../pass/pass-manager.js';
 import type { Override, ReusedOutputs } from '../prepare/overrides.js';
@@ -90,7 +91,9 @@ function readModel(file: string): { bytes: Buffer; model: Model } {
       subject: file,
     });
   }
-  return { bytes, model: decodeModel(bytes, { file }) };
+  const model = decodeModel(bytes, { file });
+  attachExternalFiles(model, file);
+  return { bytes, model };
 }
 
 /**

@@ -7,6 +7,12 @@ export type TensorProtoLike = Record<string, unknown>;
 /** Reads the bytes of a tensor stored outside the model file; set by `loadModel`. */
 export type ExternalDataReader = (tensor: Tensor) => Uint8Array;
 
+/** An external data file of a loaded model: its location as the model writes it, and its whole content. */
+export interface ExternalFile {
+  readonly location: string;
+  bytes(): Uint8Array;
+}
+
 const isLittleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
@@ -23,6 +29,11 @@ export class Tensor {
   readonly proto: TensorProtoLike | undefined;
   /** @internal set by loadModel for tensors whose data lives in an external file. */
   externalReader: ExternalDataReader | undefined;
+  /**
+   * @internal set by loadModel with the reader: the external file as the model names it (`location`) and its
+   * bytes, read once per file and shared by its tensors (their data are views of it) and onnxruntime sessions.
+   */
+  externalFile: ExternalFile | undefined;
   private array: NumericArray | undefined;
   private raw: Uint8Array | undefined;
 
@@ -41,6 +52,7 @@ export class Tensor {
     this.raw = raw;
     this.array = array;
     this.externalReader = undefined;
+    this.externalFile = undefined;
   }
 
   /** A tensor over a typed array; the array is not copied and must not be changed afterwards. */

@@ -6,7 +6,7 @@ import { AttributeType } from '../ir/attribute.js';
 import { DataType } from '../ir/dtype.js';
 import type { Graph } from '../ir/graph.js';
 import type { Model } from '../ir/model.js';
-import type { Tensor } from '../ir/tensor.js';
+import type { ExternalFile, Tensor } from '../ir/tensor.js';
 import { decodeModel } from './decode.js';
 import { encodeModelChunks } from './encode.js';
 import { has, type Message } from './proto.js';
@@ -48,7 +48,7 @@ function isInside(folder: string, target: string): boolean {
  * relative path that stays inside the model's folder, also after following symbolic links; nothing outside is
  * ever opened.
  */
-function attachExternalData(tensor: Tensor, modelFile: string): void {
+function attachExternalData(tensor: Tensor, modelFile: string, files: Map<string, ExternalFile>): void {
   const folder = path.dirname(path.resolve(modelFile));
   const entries = externalEntries(tensor);
   const location = entries.get('location');
@@ -100,26 +100,69 @@ function attachExternalData(tensor: Tensor, modelFile: string): void {
       hint: 'The data file changed or vanished after the model was loaded; load the model again.',
       subject: modelFile,
     });
-  tensor.externalReader = () => {
-    const bytes = new Uint8Array(length);
-    let done = 0;
-    try {
-      const fd = fs.openSync(real, 'r');
-      try {
-        while (done < length) {
-          const n = fs.readSync(fd, bytes, done, length - done, offset + done);
-          if (n === 0) break;
-          done += n;
+  let file = files.get(real);
+  if (file === undefined) {
+    let bytes: Uint8Array | undefined;
+    file = {
+      location,
+      bytes: () => {
+        if (bytes === undefined) {
+          try {
+            bytes = readWhole(real);
+          } catch (cause) {
+            throw unreadable((cause as Error).message, cause);
+          }
         }
-      } finally {
-        fs.closeSync(fd);
-      }
-    } catch (cause) {
-      throw unreadable((cause as Error).message, cause);
-    }
-    if (done < length) throw unreadable(`the file ends after ${offset + done} of ${offset + length} bytes`);
-    return bytes;
+        return bytes;
+      },
+    };
+    files.set(real, file);
+  }
+  const shared = file;
+  tensor.externalFile = shared;
+  tensor.externalReader = () => {
+    // Every tensor of the file is a view of one read of it: the weights are in memory once, also when a session
+    // gets the same bytes as its external data.
+    const bytes = shared.bytes();
+    if (bytes.byteLength < offset + length) throw unreadable(`the file ends after ${bytes.byteLength} of ${offset + length} bytes`);
+    return bytes.subarray(offset, offset + length);
   };
+}
+
+/** A whole file in pieces of at most 1 GiB (readFileSync refuses files past 2 GiB). */
+function readWhole(file: string): Uint8Array {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const bytes = Buffer.allocUnsafe(size);
+    let done = 0;
+    while (done < size) {
+      const n = fs.readSync(fd, bytes, done, Math.min(size - done, 2 ** 30), done);
+      if (n === 0) break;
+      done += n;
+    }
+    return bytes.subarray(0, done);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Arranges for the external tensors of a model decoded from `file` to read their data from beside it (see
+ * loadModel); a model without external data is left as it is.
+ */
+export function attachExternalFiles(model: Model, file: string): void {
+  const files = new Map<string, ExternalFile>();
+  for (const tensor of allTensors(model.graph)) if (tensor.isExternal) attachExternalData(tensor, file, files);
+}
+
+/** The external data files a model's tensors read from, by location (for an onnxruntime session of it). */
+export function externalFilesOf(model: Model): ExternalFile[] {
+  const byLocation = new Map<string, ExternalFile>();
+  for (const tensor of allTensors(model.graph)) {
+    if (tensor.isExternal && tensor.externalFile) byLocation.set(tensor.externalFile.location, tensor.externalFile);
+  }
+  return [...byLocation.values()];
 }
 
 /** Reads an ONNX model from disk. External data is checked now and read when a tensor's data is first used. */
@@ -143,7 +186,7 @@ export function loadModel(file: string): Model {
     throw new QuantkitError('QK_FILE_READ', `Cannot read ${file}: ${(cause as Error).message}.`, { cause, subject: file });
   }
   const model = decodeModel(bytes, { file });
-  for (const tensor of allTensors(model.graph)) if (tensor.isExternal) attachExternalData(tensor, file);
+  attachExternalFiles(model, file);
   return model;
 }
 
@@ -248,15 +291,26 @@ export function writeChunksAtomic(file: string, chunks: readonly Uint8Array[]): 
   }
 }
 
+const WRITE_BATCH_BYTES = 2 ** 30;
+
 /** writev until every byte is out (writev may write less than asked, and takes at most 1024 buffers a call). */
 function writeAll(fd: number, chunks: readonly Uint8Array[]): void {
   let pending = chunks.filter((c) => c.byteLength > 0);
   while (pending.length > 0) {
-    const batch = pending.slice(0, 1024);
+    // At most 1024 chunks and 1 GiB per call: writev reports the bytes written as an int32, so a batch past
+    // 2 GiB fails (weights past protobuf's limit are exactly such a batch); a larger first chunk goes in slices.
+    const batch: Uint8Array[] = [];
+    let bytes = 0;
+    for (const chunk of pending) {
+      if (batch.length === 1024 || (batch.length > 0 && bytes + chunk.byteLength > WRITE_BATCH_BYTES)) break;
+      batch.push(chunk.byteLength > WRITE_BATCH_BYTES ? chunk.subarray(0, WRITE_BATCH_BYTES) : chunk);
+      bytes += batch.at(-1)!.byteLength;
+    }
     let written = fs.writevSync(fd, batch);
+    // Counted against the pending chunks, not the batch: a sliced chunk is consumed only when all of it is out.
     let consumed = 0;
-    while (consumed < batch.length && written >= batch[consumed]!.byteLength) {
-      written -= batch[consumed]!.byteLength;
+    while (consumed < pending.length && written >= pending[consumed]!.byteLength) {
+      written -= pending[consumed]!.byteLength;
       consumed++;
     }
     const rest = pending.slice(consumed);

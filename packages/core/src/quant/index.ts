@@ -16,6 +16,15 @@ export {
   squaredQuantizationErrors,
 } from './numerics.js';
 export type { ChannelLayout, Rounding, ValueRange } from './numerics.js';
-export type { Granularity, Observer, ObserverFactory, ObserverOptions, ObserverState, QParams } from './observer.js';
+export type {
+  BatchSummary,
+  Granularity,
+  Observer,
+  ObserverFactory,
+  ObserverOptions,
+  ObserverState,
+  QParams,
+  SummaryNeeds,
+} from './observer.js';
 export { QRANGE, scaleDivisor } from './qtypes.js';
 export type { QuantDtype } from './qtypes.js';

@@ -26,6 +26,27 @@ export interface QParams {
 }
 
 /**
+ * A batch summarised where the data is (inside onnxruntime), for observers that need no more of it than this: its
+ * element count, smallest and largest element, and — when the observer asked for one — its |x| histogram.
+ */
+export interface BatchSummary {
+  count: number;
+  min: number;
+  max: number;
+  /**
+   * The |x| histogram on the batch's own range [0, 2^exponent), 2^exponent the smallest power of two above
+   * max |x|: counts[bins + j] counts the elements with |x| in ((j−1)·w, j·w] of sign(j), w = 2^exponent / bins, and
+   * counts[bins] the exact zeros.
+   */
+  histogram?: { exponent: number; counts: Float64Array };
+}
+
+/** What an observer needs of a batch when a summary is enough: the range, and the |x| histogram with `histogramBins`. */
+export interface SummaryNeeds {
+  histogramBins?: number;
+}
+
+/**
  * An observer watches the values a tensor takes during calibration and turns them into quantization parameters.
  * Observers are pure data machines: `observe` takes one batch (a float32 array with its dims), `state` returns a
  * JSON-serialisable snapshot, `merge` folds another observer's state of the same kind in (for sharded
@@ -35,6 +56,12 @@ export interface Observer {
   readonly kind: string;
   readonly options: ObserverOptions;
   observe(data: Float32Array, dims: readonly number[]): void;
+  /**
+   * Optional, with `observeSummary`: what a {@link BatchSummary} must hold for this observer, or undefined when it
+   * needs the elements. Observing a batch's summary must leave the same state as observing the batch.
+   */
+  summaryNeeds?(): SummaryNeeds | undefined;
+  observeSummary?(summary: BatchSummary): void;
   state(): ObserverState;
   merge(state: ObserverState): void;
   qparams(): QParams;

@@ -4,6 +4,7 @@ import type { NpyArray, NpyDataTypes, NpyDtype } from '../data/npy.js';
 import { QuantkitError } from '../errors/quantkit-error.js';
 import { Model } from '../ir/model.js';
 import { encodeModel } from '../onnx/encode.js';
+import { externalFilesOf } from '../onnx/files.js';
 
 /** The onnxruntime-node module, loaded on first use. */
 export type Ort = typeof import('onnxruntime-node');
@@ -80,9 +81,13 @@ export async function createSession(model: Model | Uint8Array, options: SessionO
     });
   }
   const bytes = model instanceof Model ? encodeModel(model) : model;
+  // A model from bytes has no folder, so onnxruntime cannot open external data files itself: it gets their bytes,
+  // the same ones the model's tensors are views of (read once).
+  const externalData = model instanceof Model ? externalFilesOf(model).map((f) => ({ path: f.location, data: f.bytes() })) : [];
   let inner: InferenceSession;
   try {
     inner = await ort.InferenceSession.create(bytes, {
+      ...(externalData.length > 0 ? { externalData } : {}),
       interOpNumThreads: 1,
       intraOpNumThreads: threads,
       graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
