@@ -32,7 +32,7 @@ describe('models with external data', () => {
     expect(read('external', 'calib.json').equals(read('inline', 'calib.json'))).toBe(true);
     // qat.onnx and quantized.onnx inline the weights again (small models are written self-contained): the same
     // graphs and the same weight bytes, though the tensors' proto fields are written in another form.
-    expect(fs.readdirSync(path.join(work, 'external')).sort()).toEqual(['calib.json', 'qat.onnx', 'quantized.onnx', 'report.json']);
+    expect(fs.readdirSync(path.join(work, 'external')).sort()).toEqual(['calib.json', 'qat.onnx', 'quantized.onnx', 'report.html', 'report.json']);
     for (const file of ['qat.onnx', 'quantized.onnx']) {
       const [a, b] = [decodeModel(read('external', file)), decodeModel(read('inline', file))];
       expect(a.graph.nodes().map((n) => n.opType), file).toEqual(b.graph.nodes().map((n) => n.opType));
