@@ -29,6 +29,14 @@ describe('inputSpecs', () => {
     expect(() => inputSpecs(noShape.model())).toThrow(/input 's' has no shape/);
   });
 
+  it('refuses a declared dim no tensor can have (negative, as int64 2^63 reads back, or past 2^53)', () => {
+    for (const dim of [-(2 ** 63), 2 ** 60]) {
+      const b = new GraphBuilder();
+      b.output(b.input('x', DataType.FLOAT, [1, dim]));
+      expect(() => inputSpecs(b.model())).toThrow(/input 'x' declares the dim/);
+    }
+  });
+
   it('maps ONNX element types to numpy dtypes', () => {
     expect(npyDtypeOf(DataType.FLOAT)).toBe('float32');
     expect(npyDtypeOf(DataType.BOOL)).toBe('bool');

@@ -51,6 +51,14 @@ export function inputSpecs(model: Model): InputSpec[] {
           hint: 'Declare the input shape in the model (symbolic dims such as "batch" are fine).',
         });
       }
+      // A dim past 2^53 (or one written as int64 2^63, which reads back negative) cannot size any buffer.
+      const bad = shape.find((d) => typeof d === 'number' && (d < 0 || !Number.isSafeInteger(d)));
+      if (bad !== undefined) {
+        throw new QuantkitError('QK_MODEL_DECODE', `Model input '${value.name}' declares the dim ${bad}, which no tensor can have`, {
+          subject: value.name,
+          hint: 'Fix the input shape in the model, or give it a symbolic dim and --input-shape.',
+        });
+      }
       return { name: value.name, dtype, shape };
     });
 }
