@@ -398,17 +398,7 @@ function lowerConv(emit: Emitter, node: Node, output: Value, types: Map<Value, n
   }
   const channels = dims[0]!;
   const attrs = gemmOutputAttrs(node, channels);
-  const convAttributes: Record<string, number | number[] | string> = {};
-  for (const name of CONV_INTEGER_ATTRIBUTES) {
-    const attribute = node.attribute(name);
-    if (!attribute) continue;
-    convAttributes[name] =
-      attribute.type === AttributeType.STRING
-        ? attribute.asString()
-        : attribute.type === AttributeType.INT
-          ? attribute.asNumber()
-          : attribute.asNumbers();
-  }
+  const convAttributes = plainAttributes(node, CONV_INTEGER_ATTRIBUTES);
   const wU8 = offsetToUint8(emit, w);
   const zp128 = emit.constant('zp128', Tensor.fromArray(Uint8Array.of(128), []));
   const convInteger = (data: Value, dataZeroPoint: Value) =>
@@ -463,17 +453,7 @@ function lowerConvTranspose(emit: Emitter, node: Node, output: Value, types: Map
     );
   }
   const attrs = gemmOutputAttrs(node, dims[1]! * group);
-  const convAttributes: Record<string, number | number[] | string> = {};
-  for (const name of CONV_TRANSPOSE_ATTRIBUTES) {
-    const attribute = node.attribute(name);
-    if (!attribute) continue;
-    convAttributes[name] =
-      attribute.type === AttributeType.STRING
-        ? attribute.asString()
-        : attribute.type === AttributeType.INT
-          ? attribute.asNumber()
-          : attribute.asNumbers();
-  }
+  const convAttributes = plainAttributes(node, CONV_TRANSPOSE_ATTRIBUTES);
   const values = Float32Array.from(weight.toArray() as Int8Array);
   const rowSize = values.length / inChannels;
   const chunks: { start: number; end: number; w: Value }[] = [];
@@ -597,4 +577,20 @@ function castAroundGap(graph: Graph, node: Node, types: Map<Value, number>): voi
     attributes: { to: ONNX_INTEGER[dtype] },
   });
   graph.insertAfter(node, cast);
+}
+
+/** The named attributes of `node` that it has, as plain values for a new standard op (the geometry of a conv). */
+function plainAttributes(node: Node, names: readonly string[]): Record<string, number | number[] | string> {
+  const out: Record<string, number | number[] | string> = {};
+  for (const name of names) {
+    const attribute = node.attribute(name);
+    if (!attribute) continue;
+    out[name] =
+      attribute.type === AttributeType.STRING
+        ? attribute.asString()
+        : attribute.type === AttributeType.INT
+          ? attribute.asNumber()
+          : attribute.asNumbers();
+  }
+  return out;
 }
