@@ -43,7 +43,7 @@ export const VERBS: readonly Verb[] = [
   {
     name: 'compare',
     summary:
-      'run two models with the same inputs on the same samples and print per-output metrics of <b> against <a> (SQNR, cosine, max / mean abs error, aggregated over all samples)',
+      'run two models with the same inputs on the same samples and print per-output metrics of <b> against <a> (SQNR, cosine, max / mean abs error, top-1 agreement of classifier outputs, aggregated over all samples)',
     register: async (p, io) => (await import('./commands/compare.js')).registerCompare(p, io),
   },
   {

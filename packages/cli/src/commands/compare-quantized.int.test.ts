@@ -176,3 +176,23 @@ describe('quantkit compare float.onnx quantized.onnx', () => {
     }
   });
 });
+
+describe('quantkit compare on a classifier', () => {
+  it('reports the top-1 agreement of the int8 quantized.onnx of ppocr_cls with the float model over its eval samples', { timeout: 300_000 }, async () => {
+    const c = cases.find((x) => x.fixture === 'ppocr_cls' && x.template === 'int8' && x.march === 'nash-m')!;
+    const float = path.join(root, 'fixtures/models/ppocr_cls/model.onnx');
+    const evalDir = path.join(root, 'fixtures/eval/ppocr_cls');
+    const json = await runCli('compare', float, c.quantized, '--calib', evalDir, '--json');
+    expect(json.code, json.stderr).toBe(0);
+    const report = JSON.parse(json.stdout) as { samples: number; outputs: Record<string, { top1?: { agree: number; rows: number } }> };
+    expect(report.samples).toBe(16);
+    const top1 = report.outputs['softmax_0.tmp_0']!.top1!;
+    expect(top1.rows).toBe(16);
+    // Measured 16/16 (and 48/48 on the shared model's 48 eval samples); one flip is the tolerance.
+    expect(top1.agree).toBeGreaterThanOrEqual(15);
+    const text = await runCli('compare', float, c.quantized, '--calib', evalDir);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`top-1 agreement[\\s\\S]*${top1.agree}/16`));
+  });
+});
+

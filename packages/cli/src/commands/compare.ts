@@ -8,9 +8,11 @@ import { progressBar } from '../progress.js';
 
 export function formatCompare(report: CompareReport): string {
   const f = (x: number, digits = 2) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-  const rows = [['output', 'SQNR dB', 'cosine', 'max abs', 'mean abs', 'worst sample (SQNR dB)']];
+  const classifier = Object.values(report.outputs).some((m) => m.top1);
+  const rows = [['output', 'SQNR dB', 'cosine', 'max abs', 'mean abs', 'worst sample (SQNR dB)', ...(classifier ? ['top-1 agreement'] : [])]];
   for (const [name, m] of Object.entries(report.outputs)) {
-    rows.push([name, f(m.sqnrDb), f(m.cosine, 6), m.maxAbs.toExponential(2), m.meanAbs.toExponential(2), `${m.worst.sample} (${f(m.worst.sqnrDb)})`]);
+    const top1 = m.top1 ? `${m.top1.agree}/${m.top1.rows} (${((100 * m.top1.agree) / m.top1.rows).toFixed(1)} %)` : '';
+    rows.push([name, f(m.sqnrDb), f(m.cosine, 6), m.maxAbs.toExponential(2), m.meanAbs.toExponential(2), `${m.worst.sample} (${f(m.worst.sqnrDb)})`, ...(classifier ? [top1] : [])]);
   }
   const lines = [
     `${report.test} against ${report.reference}, over all ${report.samples} samples (${report.data})`,
@@ -26,7 +28,7 @@ export function registerCompare(program: Command, io: Io): void {
   program
     .command('compare')
     .description(
-      'run two models with the same inputs on the same samples and print per-output metrics of <b> against <a> (SQNR, cosine, max / mean abs error, aggregated over all samples)',
+      'run two models with the same inputs on the same samples and print per-output metrics of <b> against <a> (SQNR, cosine, max / mean abs error, top-1 agreement of classifier outputs, aggregated over all samples)',
     )
     .argument('<a>', 'the reference model, e.g. the float model')
     .argument('<b>', 'the model to measure, e.g. qat.onnx or quantized.onnx')

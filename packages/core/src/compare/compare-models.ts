@@ -7,6 +7,7 @@ import { decodeModel } from '../onnx/decode.js';
 import { inputSpecs } from '../runtime/model-io.js';
 import { createSession, releaseSession, runSession, type GraphOptimizationLevel } from '../runtime/ort.js';
 import { addToSums, emptySums, mergeSums, metricsOfSums, type ErrorSums } from '../metrics/error-sums.js';
+import { addTop1, top1Counts, type Top1Counts } from './top1-agreement.js';
 
 export interface CompareOptions {
   /** How messages and the report name the two models (file names); default 'model A' / 'model B'. */
@@ -24,6 +25,11 @@ export interface CompareOptions {
 export interface OutputComparison extends TensorMetrics {
   /** The sample on which this output's own SQNR is lowest (NaN, from non-finite data, counts as lowest). */
   worst: { sample: string; sqnrDb: number };
+  /**
+   * For a classifier's output ([rows, classes] on every sample): the rows on which both models pick the same
+   * class, over all samples (top1-agreement.ts). Absent for any other output.
+   */
+  top1?: Top1Counts;
 }
 
 export interface CompareReport {
@@ -84,6 +90,7 @@ export function checkSameInputs(reference: Model, test: Model, names: { referenc
  * 4. An output whose element count differs between the models on a sample is QK_MODEL_MISMATCH naming both.
  * 5. A quantized.onnx (quantkit integer ops) runs through lowerToStandard, the lowering report.json measures
  *    (runnableModel); any other model runs as it is.
+ * 6. An output of shape [rows, classes] on every sample also gets its top-1 agreement (`top1`).
  * Neither model is modified.
  */
 export async function compare(
@@ -113,6 +120,7 @@ export async function compare(
     try {
       const totals = new Map(shared.map((name) => [name, emptySums()]));
       const worst = new Map<string, { sample: string; sqnrDb: number }>();
+      const top1 = new Map<string, Top1Counts | undefined | null>(shared.map((name) => [name, null]));
       let samples = 0;
       for await (const sample of source.samples()) {
         const runA = await runSession(sessionA, sample.inputs, shared);
@@ -128,6 +136,7 @@ export async function compare(
           const sums: ErrorSums = emptySums();
           addToSums(sums, x.data, y.data);
           mergeSums(totals.get(name)!, sums);
+          top1.set(name, addTop1(top1.get(name), top1Counts(x, y)));
           const sqnrDb = metricsOfSums(sums).sqnrDb;
           const previous = worst.get(name);
           if (!previous || (!Number.isNaN(previous.sqnrDb) && (Number.isNaN(sqnrDb) || sqnrDb < previous.sqnrDb))) {
@@ -141,7 +150,10 @@ export async function compare(
         throw new QuantkitError('QK_CALIB_DATA', `The data (${source.description}) holds no samples.`, { hint: 'Give at least one sample.' });
       }
       const outputs: Record<string, OutputComparison> = {};
-      for (const name of shared) outputs[name] = { ...metricsOfSums(totals.get(name)!), worst: worst.get(name)! };
+      for (const name of shared) {
+        const counts = top1.get(name);
+        outputs[name] = { ...metricsOfSums(totals.get(name)!), worst: worst.get(name)!, ...(counts ? { top1: counts } : {}) };
+      }
       return {
         reference: names.reference,
         test: names.test,
