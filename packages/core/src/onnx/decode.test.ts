@@ -58,6 +58,20 @@ describe('decodeModel errors', () => {
     expect(error.cause).toBeInstanceOf(Error);
   });
 
+  it('an initializer with a negative or astronomical dim → QK_TENSOR_DATA naming it (the fuzzer\'s case 2188)', () => {
+    for (const dims of [[-3, 2], [2 ** 40, 2 ** 40]]) {
+      const bytes = raw({
+        irVersion: 8,
+        opsetImport: [{ domain: '', version: 17 }],
+        graph: { name: 'g', initializer: [{ name: 'w', dataType: DataType.FLOAT, dims, rawData: new Uint8Array(24) }] },
+      });
+      const error = errorOf(() => decodeModel(bytes, { file: 'bad.onnx' }));
+      expect(error.code, dims.join('x')).toBe('QK_TENSOR_DATA');
+      expect(error.message).toContain('bad.onnx: Tensor w declares dims');
+      expect(error.subject).toBe('w');
+    }
+  });
+
   it('a valid protobuf without a graph → QK_MODEL_NOT_ONNX', () => {
     const error = errorOf(() => decodeModel(raw({ irVersion: 8, producerName: 'not-a-model' })));
     expect(error.code).toBe('QK_MODEL_NOT_ONNX');

@@ -43,7 +43,15 @@ export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Mod
       subject: options.file,
     });
   }
-  return decodeModelProto(proto);
+  try {
+    return decodeModelProto(proto);
+  } catch (error) {
+    // A damaged tensor is found deep in the graph; say which file holds it.
+    if (error instanceof QuantkitError && error.code === 'QK_TENSOR_DATA' && options.file) {
+      throw new QuantkitError(error.code, `${options.file}: ${error.message}`, { hint: error.hint, subject: error.subject, cause: error });
+    }
+    throw error;
+  }
 }
 
 function decodeModelProto(proto: Message): Model {
@@ -160,9 +168,22 @@ export function decodeGraph(proto: Message, outer: Lookup | undefined, parentNod
   return graph;
 }
 
+/**
+ * A TensorProto as a Tensor. Its dims must be whole numbers ≥ 0 whose product is a safe integer: a damaged file
+ * can declare a negative or astronomical dim, and the error must name the tensor, not surface later as a
+ * RangeError from a typed-array constructor.
+ */
 export function decodeTensor(proto: Message): Tensor {
   const dims = ((proto.dims as unknown[] | undefined) ?? []).map(int64ToNumber);
-  return Tensor.fromProto(proto, (proto.dataType as number | undefined) ?? 0, dims, (proto.name as string | undefined) ?? '');
+  const name = (proto.name as string | undefined) ?? '';
+  const count = dims.reduce((a, b) => a * b, 1);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0) || !Number.isSafeInteger(count)) {
+    throw new QuantkitError('QK_TENSOR_DATA', `Tensor ${name || '(unnamed)'} declares dims [${dims.join(', ')}], which no tensor can have.`, {
+      subject: name || undefined,
+      hint: 'The model file is damaged or was written by a faulty exporter; re-export it.',
+    });
+  }
+  return Tensor.fromProto(proto, (proto.dataType as number | undefined) ?? 0, dims, name);
 }
 
 function inferAttributeType(proto: Message): AttributeType {
