@@ -12,8 +12,8 @@ import { cliBin, repoRoot as root } from '../testing/run-cli.js';
  * deterministic), so never a truncated one — and nothing else but clearly temporary files (`.<name>.<pid>.<hex>.tmp`,
  * hidden), which are never taken for outputs.
  */
-const OUTPUTS = ['calib.json', 'qat.onnx', 'quantized.onnx', 'report.json'];
-const TEMPORARY = /^\.(calib\.json|qat\.onnx|quantized\.onnx|report\.json)\.\d+\.[0-9a-f]+\.tmp$/;
+const OUTPUTS = ['calib.json', 'qat.onnx', 'quantized.onnx', 'report.json', 'report.html'];
+const TEMPORARY = /^\.(calib\.json|qat\.onnx|quantized\.onnx|report\.json|report\.html)\.\d+\.[0-9a-f]+\.tmp$/;
 const KILLS = 20;
 let work: string;
 
@@ -60,6 +60,7 @@ describe('quantize killed at 20 points', () => {
             const bytes = fs.readFileSync(path.join(p.out, file));
             expect(bytes.equals(fs.readFileSync(path.join(reference, file))), `${file} after a kill at ${p.at} ms`).toBe(true);
             if (file.endsWith('.json')) expect(() => JSON.parse(bytes.toString())).not.toThrow();
+            else if (file.endsWith('.html')) expect(bytes.toString()).toMatch(/<\/html>\s*$/);
             else expect(decodeModel(bytes, { file }).graph.nodeCount).toBeGreaterThan(0);
           } else {
             expect(file, `unexpected file after a kill at ${p.at} ms`).toMatch(TEMPORARY);

@@ -16,11 +16,12 @@ import { DataType } from '../ir/dtype.js';
 import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
+import type { Value } from '../ir/value.js';
 import { lowerToStandard } from '../integer/lower.js';
 import { compareTensors } from '../metrics/compare-tensors.js';
 import { saveModel } from '../onnx/files.js';
 import { createSession, releaseSession, runSession, type GraphOptimizationLevel } from '../runtime/ort.js';
-import { graphText } from './__fixtures__/qdq-graphs.js';
+import { accScale, constDq, graphText, ints, qdq } from './__fixtures__/qdq-graphs.js';
 import { convert } from './convert.js';
 import { floatsAttribute, isQuantkitNode, stringAttribute } from './integer-nodes.js';
 
@@ -228,4 +229,44 @@ describe('convert with an op no march lowers', () => {
     expect(compareTensors(simulated, computed).sqnrDb).toBeGreaterThan(40);
     expect(floatsAttribute(node(model, 'mm2'), 'w_scale')).toHaveLength(4);
   });
+});
+
+describe('convert: a GEMM group with an epilogue', () => {
+  /** Conv (int32 bias) → chain → Q/DQ → Sigmoid → output, written by hand as a QDQ model. */
+  function group(chain: (b: GraphBuilder, x: Value) => Value): Model {
+    const b = new GraphBuilder('group');
+    const input = b.input('input', DataType.FLOAT, [1, 2, 4, 4]);
+    const x = qdq(b, input, 0.02);
+    const wScales = [0.01, 0.02, 0.03];
+    const w = constDq(b, 'w', ints(Int8Array, 3 * 2 * 9, 127), [3, 2, 3, 3], wScales, 0);
+    const bias = constDq(b, 'b', new Int32Array([100, -200, 300]), [3], wScales.map((s) => accScale(0.02, s)), 0);
+    const [conv] = b.node('Conv', [x, w, bias], { name: 'conv', attributes: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] } });
+    const [sigmoid] = b.node('Sigmoid', [qdq(b, chain(b, conv!), 0.05, 'int8', 'y')], { name: 'sigmoid', outputs: ['output'] });
+    b.output(sigmoid!, DataType.FLOAT);
+    return b.model({ '': 21 });
+  }
+  const clipThenRelu = (b: GraphBuilder, x: Value) => {
+    const [clipped] = b.node('Clip', [x, b.initializer('lo', new Float32Array([-2]), []), b.initializer('hi', new Float32Array([2]), [])], { name: 'clip' });
+    return b.node('Relu', [clipped!], { name: 'relu' })[0]!;
+  };
+
+  for (const march of ['nash-m', 'nash-h'] as const) {
+    it(`${march}: a chain of only Clip and Relu folds into the GEMM's int8 output stage (no Rescale, no Epilogue)`, async () => {
+      const { model } = await convert(group(clipThenRelu), { march: quantkit.march(march), pipeline: quantkit.pipeline('convert') });
+      const conv = node(model, 'conv');
+      expect(stringAttribute(conv, 'out_dtype')).toBe('int8');
+      expect(conv.attribute('clip_min')?.asNumber()).toBe(0);
+      expect(conv.attribute('clip_max')?.asNumber()).toBe(40);
+      expect(model.graph.nodes().filter((n) => n.opType === 'Rescale' || n.opType === 'Epilogue')).toEqual([]);
+    });
+
+    it(`${march}: HardSwish after the conv is one Epilogue on its int32 accumulator`, async () => {
+      const hardSwish = (b: GraphBuilder, x: Value) => b.node('HardSwish', [x], { name: 'hs' })[0]!;
+      const { model } = await convert(group(hardSwish), { march: quantkit.march(march), pipeline: quantkit.pipeline('convert') });
+      expect(stringAttribute(node(model, 'conv'), 'out_dtype')).toBe('int32');
+      const epilogue = node(model, 'conv').outputs[0]!.uses()[0]!.node;
+      expect(isQuantkitNode(epilogue, 'Epilogue')).toBe(true);
+      expect(stringAttribute(epilogue, 'steps')).toBe('HardSwish');
+    });
+  }
 });

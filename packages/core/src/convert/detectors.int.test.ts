@@ -19,7 +19,8 @@ import { convert } from './convert.js';
 /**
  * The real-world graphs of the fixtures (lcnet_dbnet: a paddle2onnx-style text detector with ConvTranspose, nearest
  * Resize and Shape / Cast plumbing; ppocr_cls: a trained paddle2onnx classifier), int8, nash-m, through the whole
- * flow on one calibration sample: nothing falls back to the CPU; ppocr_cls's integer tensors agree with their qat.onnx
+ * flow on one calibration sample: nothing falls back to the CPU; lcnet_dbnet's GEMM epilogues are quantkit::Epilogue
+ * ops, not float islands; ppocr_cls's integer tensors agree with their qat.onnx
  * twins within one step layer by layer (the whole report, as `quantkit quantize` writes it), lcnet_dbnet's output
  * end to end on another sample (its layer-wise report costs a minute on 2 cores; the CLI measures it).
  */
@@ -72,6 +73,14 @@ describe('detector graphs on nash-m (int8)', () => {
     const resizes = nodes.filter((n) => n.opType === 'Resize');
     expect(resizes).toHaveLength(2);
     for (const resize of resizes) expect([resize.domain, resize.inputs[0]!.producer()?.opType === 'Dequantize']).toEqual(['', false]);
+    // Calibrated without canonicalize, the convs keep their BatchNormalizations: each (17, two followed by a Relu
+    // that folds into the clamp) and each squeeze-excite HardSigmoid (2) is one Epilogue on the int32 accumulator,
+    // and no float island of those ops is left.
+    const islands = new Set(nodes.filter((n) => n.domain === 'quantkit' && n.attribute('unit')?.asString() === 'vpu').map((n) => n.opType));
+    for (const op of ['HardSigmoid', 'BatchNormalization', 'Relu']) expect(islands).not.toContain(op);
+    const epilogues = nodes.filter((n) => n.opType === 'Epilogue');
+    expect(epilogues.map((n) => n.attribute('steps')!.asString()).sort()).toEqual([...Array(17).fill('ScaleShift'), 'HardSigmoid', 'HardSigmoid'].sort());
+    expect(epilogues.filter((n) => n.attribute('clip_min')?.asNumber() === 0)).toHaveLength(2);
     const feeds = new Map([['x', parseNpy(readFileSync(join(dir, 'input_001.npy')))]]);
     const simulated = await run(qat, feeds);
     const integer = await run(lowerToStandard(quantized), feeds);

@@ -100,7 +100,7 @@ export function sameChannelAxis(opType: string, axis: number): boolean {
 
 /**
  * The integer type of a value in the integer IR, when it can be told: a declared type, a constant's, or what its
- * producer emits (Quantize / Rescale / a GEMM's out_dtype, a pass-through op's input).
+ * producer emits (Quantize / Rescale / Lut / Epilogue / ScaleShift / a GEMM's out_dtype, a pass-through op's input).
  */
 export function integerDtypeOf(value: Value | undefined): IntegerDtype | undefined {
   for (let current = value, steps = 0; current && steps < 1000; steps++) {
@@ -109,7 +109,9 @@ export function integerDtypeOf(value: Value | undefined): IntegerDtype | undefin
     const producer = current.producer();
     if (!producer) return undefined;
     if (isQuantkitNode(producer, 'Quantize')) return narrow(stringAttribute(producer, 'dtype'));
-    if (isQuantkitNode(producer, 'Rescale')) return narrow(stringAttribute(producer, 'out_dtype'));
+    if (['Rescale', 'Lut', 'Epilogue', 'ScaleShift'].some((op) => isQuantkitNode(producer, op))) {
+      return narrow(stringAttribute(producer, 'out_dtype'));
+    }
     if (isIntegerGemm(producer)) {
       const out = stringAttribute(producer, 'out_dtype');
       return out === 'int8' || out === 'int16' || out === 'int32' ? out : undefined;

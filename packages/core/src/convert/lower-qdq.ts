@@ -17,6 +17,8 @@ import { assertSymmetricQdq, isDequantizeLinear, isQuantizeLinear, readQdqParams
 import { upgradeOpset } from '../qdq/upgrade-opset.js';
 import { quantizeValue, roundHalfEven } from '../quant/numerics.js';
 import { matchGemm, type GemmMatch } from './gemm-pattern.js';
+import { fuseEpilogues } from './fuse-epilogue.js';
+import { integerScaleShifts } from './integer-scale-shift.js';
 import { pointwiseToLut } from './pointwise-lut.js';
 import {
   dequantizeAttributes,
@@ -75,6 +77,10 @@ const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
  *    a value that depends on input data: a Cast of a Constant or of a Shape is shape plumbing, which stays a
  *    standard op and is no fallback.
  * 6b. A pointwise activation island between a Dequantize and Quantize(s) becomes one quantkit::Lut (pointwise-lut.ts).
+ * 6c. A GEMM's Dequantize → chain of activation / scale-shift islands → Quantize(s) becomes one quantkit::Epilogue on
+ *    its int32 accumulator, or a Rescale when the chain is only Relu / Clip (fuse-epilogue.ts).
+ * 6d. A standalone scale-shift island (BatchNormalization) between a Dequantize and Quantize(s) becomes one
+ *    quantkit::ScaleShift in integer arithmetic (integer-scale-shift.ts).
  * 7. Units of Quantize / Dequantize: 'cpu' next to a fallback or a graph input / output, 'vpu' next to a VPU island or
  *    a float pass-through op, 'bpu' otherwise.
  * 8. Constants, scales and zero points nothing reads any more are removed, and the `quantkit` opset (version 1) is
@@ -125,6 +131,8 @@ class QdqLowering {
       else if (isDequantizeLinear(node)) this.lowerDequantize(node);
     }
     pointwiseToLut(this.graph);
+    fuseEpilogues(this.graph);
+    integerScaleShifts(this.graph);
     this.assignUnits();
     this.removeDead();
     const fallback: Fallback[] = [];

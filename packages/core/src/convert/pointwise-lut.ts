@@ -129,7 +129,7 @@ function lutUnit(node: Node): LutUnit | undefined {
 }
 
 /** A Sigmoid island on `x` whose output only a Mul island of (x, sigmoid) reads. */
-function siluIsland(node: Node, x: Value): Node[] | undefined {
+export function siluIsland(node: Node, x: Value): Node[] | undefined {
   if (node.opType !== 'Sigmoid' || node.inputs.length !== 1) return undefined;
   const gate = node.outputs[0]!;
   if (gate.useCount !== 1 || gate.isGraphOutput()) return undefined;

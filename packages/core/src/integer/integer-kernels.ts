@@ -12,10 +12,12 @@ import {
   intAttr,
   quantizeAttrs,
   rescaleAttrs,
+  scaleShiftAttrs,
   spatialOutput,
   transposedOutput,
 } from './node-attrs.js';
-import { rescaleTensor } from './requant.js';
+import { applyStep, epilogueAttrs } from './epilogue.js';
+import { rescaleTensor, scaleShiftValue } from './requant.js';
 
 /**
  * The reference semantics of the integer IR's own ops (integer-ops.ts), on plain arrays. Sums are exact: every
@@ -345,5 +347,67 @@ export function lutKernel(node: Node, q: NpyArray | undefined, table: NpyArray |
   const out = zeros(entries.dtype as 'int8' | 'int16', input.shape);
   const data = input.data as ArrayLike<number>;
   for (let i = 0; i < data.length; i++) out.data[i] = (entries.data as Int8Array | Int16Array)[data[i]! - min]!;
+  return out;
+}
+
+/** The channel axis of a per-channel parameter list on a tensor of `shape`, and the elements per channel step. */
+function channelLayout(node: Node, shape: readonly number[], count: number, axis: number, what: string): number {
+  if (count === 1) return 1;
+  const a = normalizeAxis(axis, shape.length, node);
+  if (shape[a] !== count) throw shapeError(node, `${count} values of ${what} for ${shape[a]} channels on axis ${axis}`);
+  return sizeOf(shape.slice(a + 1));
+}
+
+/**
+ * quantkit::Epilogue: x = float32(acc) · acc_scale[c], the steps in order (epilogue.ts), then QuantizeLinear at
+ * out_scale and the clamp to clip_min / clip_max.
+ */
+export function epilogueKernel(node: Node, inputs: readonly (NpyArray | undefined)[]): NpyArray {
+  const acc = requireInteger(node, 'acc', inputs[0], ['int32']);
+  const attrs = epilogueAttrs(node);
+  const inner = channelLayout(node, acc.shape, attrs.accScale.length, attrs.axis, 'acc_scale');
+  const tables = new Map<number, Float32Array>();
+  let channels = attrs.accScale.length;
+  for (const step of attrs.steps) {
+    if (step.op !== 'ScaleShift') continue;
+    for (const index of [step.input, step.input + 1]) {
+      const table = inputs[index];
+      if (!table || table.dtype !== 'float32') throw shapeError(node, `input ${index} (a ScaleShift parameter) must be float32`);
+      tables.set(index, table.data);
+      channels = Math.max(channels, table.data.length);
+    }
+  }
+  const stepInner = channelLayout(node, acc.shape, channels, attrs.axis, 'the per-channel parameters');
+  for (const table of tables.values()) {
+    if (table.length !== 1 && table.length !== channels) throw shapeError(node, `a ScaleShift parameter has ${table.length} values for ${channels} channels`);
+  }
+  const { lo, hi } = attrs.bounds;
+  const qtype = attrs.outDtype === 'int8' ? 'qint8' : 'qint16';
+  const out = zeros(attrs.outDtype, acc.shape);
+  const data = acc.data as Int32Array;
+  for (let i = 0; i < data.length; i++) {
+    let x = Math.fround(Math.fround(data[i]!) * attrs.accScale[channelOf(i, inner, attrs.accScale.length)]!);
+    const c = channelOf(i, stepInner, channels);
+    for (const step of attrs.steps) x = applyStep(step, x, c, tables);
+    const q = quantizeValue(x, attrs.outScale, qtype);
+    out.data[i] = q < lo ? lo : q > hi ? hi : q;
+  }
+  return out;
+}
+
+/** quantkit::ScaleShift: y = saturate(floor((q · multiplier[c] + offset[c]) / 2^shift[c])), exact. */
+export function scaleShiftKernel(node: Node, q: NpyArray | undefined): NpyArray {
+  const input = requireInteger(node, 'q', q, ['int8', 'int16']);
+  const attrs = scaleShiftAttrs(node);
+  const count = attrs.multiplier.length;
+  const inner = channelLayout(node, input.shape, count, attrs.axis, 'multiplier');
+  const { min, max } = INTEGER_RANGE[attrs.outDtype];
+  const out = zeros(attrs.outDtype, input.shape);
+  const data = input.data as ArrayLike<number>;
+  for (let i = 0; i < data.length; i++) {
+    const c = channelOf(i, inner, count);
+    const y = scaleShiftValue(data[i]!, attrs.multiplier[c]!, attrs.shift[c]!, attrs.offset[c]!);
+    out.data[i] = y < min ? min : y > max ? max : y;
+  }
   return out;
 }

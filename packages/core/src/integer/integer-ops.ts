@@ -53,6 +53,27 @@
  *   y = table[q − min(q's type)]: a pointwise function on the VPU as a look-up table over the input codes
  *   (convert/pointwise-lut.ts builds it).
  *
+ * quantkit::Epilogue(acc: int32, [scale_k, shift_k: float32 [C]]…) → out_dtype
+ *   attrs: acc_scale: floats (1 value, or one per channel), axis: int (channel axis of acc_scale and of the ScaleShift
+ *          parameters; default 1), steps: string (comma-separated, in order: Relu, Clip, HardSigmoid, HardSwish,
+ *          LeakyRelu, ScaleShift, Sigmoid, Tanh, GeluTanh, SiLU), step_params: floats (Clip: min, max; HardSigmoid:
+ *          alpha, beta; LeakyRelu: alpha; the others none, in step order), out_dtype: 'int8' | 'int16', out_scale: float,
+ *          clip_min, clip_max: ints (optional), unit: 'vpu'
+ *   The output stage of a GEMM group whose epilogue (prepare/fuse-gemm.ts) is more than a Relu / Clip, as one op after
+ *   the GEMM's int32 accumulator: x = float32(acc) · acc_scale[c] (a DequantizeLinear), each step on x per element
+ *   (epilogue.ts defines their arithmetic: float32 for the piecewise-linear ones, float64 rounded once to float32 for
+ *   Sigmoid / Tanh / SiLU / GeluTanh; a ScaleShift step reads the node's next two inputs), then y = QuantizeLinear(x,
+ *   out_scale) clamped to [clip_min, clip_max] — where a trailing Relu / Clip of the chain went, exactly, since
+ *   quantizing is monotonic. One quantization, at the group's output.
+ *
+ * quantkit::ScaleShift(q: int8 | int16) → out_dtype
+ *   attrs: multiplier: ints (signed), shift: ints, offset: ints (1 value or one per channel), axis: int (default 1),
+ *          out_dtype: 'int8' | 'int16', in_scale, out_scale: float (informative), unit: 'vpu'
+ *   y = saturate(floor((q · multiplier[c] + offset[c]) / 2^shift[c])): a per-channel scale-shift (a BatchNormalization
+ *   with no GEMM before it) in integer arithmetic, y ≈ round(q · m + b) with m = s_in · a[c] / s_out, b = b[c] / s_out
+ *   (requant.ts `encodeScaleShift`: |multiplier| < 2^22, shift in [1, 35], |offset| < 2^52, so the sum is an exact
+ *   float64 integer).
+ *
  * VPU float islands: an elementwise op (LayerNormalization, Softmax, Add, …) computed in float on the VPU is
  *   written as quantkit::<OpType> with its ONNX attributes (opset 21 semantics) plus unit: 'vpu', reading
  *   Dequantize outputs and feeding a Quantize.
@@ -81,7 +102,7 @@ export const MULTIPLIER_BITS = 22;
 export const MAX_SHIFT = 53;
 
 /** The integer IR's own ops; any other quantkit op is a VPU float island. */
-export const INTEGER_OPS = ['Quantize', 'Dequantize', 'Rescale', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Lut'] as const;
+export const INTEGER_OPS = ['Quantize', 'Dequantize', 'Rescale', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Lut', 'Epilogue', 'ScaleShift'] as const;
 export type IntegerOp = (typeof INTEGER_OPS)[number];
 
 export const INTEGER_RANGE: Record<IntegerDtype, { min: number; max: number }> = {

@@ -293,3 +293,44 @@ describe('interpret: errors', () => {
     expect(() => run(b, { x: { dtype: 'int32', shape: [2], data: Int32Array.from([1, 2]) } })).toThrow(/bad_rescale/);
   });
 });
+
+describe('interpret: Epilogue / ScaleShift', () => {
+  it('dequantizes per channel, applies the steps in order, quantizes once and clamps to clip_min / clip_max', () => {
+    const b = new IntegerGraphBuilder();
+    const acc = b.input('acc', DataType.INT32, [1, 2, 3]);
+    const scale = b.initializer('a', Tensor.fromArray(Float32Array.of(2, -1), [2]));
+    const shift = b.initializer('b', Tensor.fromArray(Float32Array.of(0.5, 0), [2]));
+    const attributes = { acc_scale: [0.5, 0.25], axis: 1, steps: 'Relu,ScaleShift', out_dtype: 'int8', out_scale: 0.5, clip_max: 6 };
+    b.output(b.vpu('Epilogue', [acc, scale, shift], attributes));
+    const out = only(b, { acc: { dtype: 'int32', shape: [1, 2, 3], data: Int32Array.of(-4, 1, 10, 8, -8, 2) } });
+    // Channel 0: relu(acc · 0.5) · 2 + 0.5 = 0.5, 1.5, 10.5 → codes 1, 3, 21, the last clamped to 6.
+    // Channel 1: relu(acc · 0.25) · −1 = −2, 0, −0.5 → codes −4, 0, −1 (−0.5 / 0.5 = −1).
+    expect([...out.data]).toEqual([1, 3, 6, -4, 0, -1]);
+  });
+
+  it('refuses an unknown step and step_params that do not match the steps, naming the node', () => {
+    for (const attributes of [
+      { acc_scale: [1], steps: 'Swish', out_dtype: 'int8', out_scale: 1 },
+      { acc_scale: [1], steps: 'Clip', step_params: [0.5], out_dtype: 'int8', out_scale: 1 },
+      { acc_scale: [1], steps: 'Relu', step_params: [0.5], out_dtype: 'int8', out_scale: 1 },
+    ]) {
+      const b = new IntegerGraphBuilder();
+      b.output(b.vpu('Epilogue', [b.input('acc', DataType.INT32, [2])], attributes, 'bad'));
+      expect(codeOf(() => run(b, { acc: { dtype: 'int32', shape: [2], data: Int32Array.of(1, 2) } }))).toBe('QK_ATTRIBUTE');
+    }
+  });
+
+  it('runs a ScaleShift as floor((q · multiplier + offset) / 2^shift), saturated; refuses a shift beyond 35', () => {
+    const b = new IntegerGraphBuilder();
+    const q = b.input('q', DataType.INT8, [1, 2, 2]);
+    // Channel 0: q · 1.5 + 0.25 (offset 0.25 · 4 + 2); channel 1: q · −100.
+    const attributes = { multiplier: [6, -400], shift: [2, 2], offset: [3, 2], axis: 1, out_dtype: 'int8' };
+    b.output(b.vpu('ScaleShift', [q], attributes));
+    const out = only(b, { q: i8([3, -3, 1, -2], [1, 2, 2]) });
+    // Channel 0: 4.75 → 5, −4.25 → −4 (floor of −4.25 + 0.5); channel 1: −100, and 200 saturated to 127.
+    expect([...out.data]).toEqual([5, -4, -100, 127]);
+    const bad = new IntegerGraphBuilder();
+    bad.output(bad.vpu('ScaleShift', [bad.input('q', DataType.INT8, [1])], { multiplier: [1], shift: [40], offset: [0], out_dtype: 'int8' }));
+    expect(codeOf(() => run(bad, { q: i8([1], [1]) }))).toBe('QK_ATTRIBUTE');
+  });
+});

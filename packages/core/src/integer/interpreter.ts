@@ -6,15 +6,27 @@ import type { Node } from '../ir/node.js';
 import { tensorElemType } from '../ir/type-info.js';
 import type { Value } from '../ir/value.js';
 import { FLOAT_KERNELS } from './float-kernels.js';
-import { INTEGER_DOMAIN, isIntegerOp } from './integer-ops.js';
-import { convKernel, convTransposeKernel, lutKernel, dequantizeKernel, gemmKernel, matmulKernel, quantizeKernel, rescaleKernel } from './integer-kernels.js';
+import { INTEGER_DOMAIN, INTEGER_OPS, isIntegerOp } from './integer-ops.js';
+import {
+  convKernel,
+  convTransposeKernel,
+  dequantizeKernel,
+  epilogueKernel,
+  gemmKernel,
+  lutKernel,
+  matmulKernel,
+  quantizeKernel,
+  rescaleKernel,
+  scaleShiftKernel,
+} from './integer-kernels.js';
 import { LAYOUT_KERNELS } from './layout-kernels.js';
 import { ONNX_TYPE_OF, tensorToArray } from './ndarray.js';
 
 /**
  * A reference interpreter of the integer IR (integer-ops.ts): quantkit Quantize / Dequantize / Rescale / Conv / Gemm /
- * MatMul with exact integer arithmetic, quantkit VPU islands and standard float ops (float-kernels.ts), and the
- * standard pass-through ops on any dtype (layout-kernels.ts). It is the executable form of the spec: slow, simple,
+ * MatMul / Lut / ScaleShift with exact integer arithmetic, Epilogue with the step arithmetic of epilogue.ts, quantkit
+ * VPU islands and standard float ops (float-kernels.ts), and the standard pass-through ops on any dtype
+ * (layout-kernels.ts). It is the executable form of the spec: slow, simple,
  * and what the onnxruntime lowering is checked against bit for bit.
  */
 
@@ -108,6 +120,10 @@ function runNode(node: Node, inputs: (NpyArray | undefined)[]): NpyArray[] {
           return [matmulKernel(node, a, b, c)];
         case 'Lut':
           return [lutKernel(node, a, b)];
+        case 'Epilogue':
+          return [epilogueKernel(node, inputs)];
+        case 'ScaleShift':
+          return [scaleShiftKernel(node, a)];
       }
     }
     const island = Object.hasOwn(FLOAT_KERNELS, node.opType) ? FLOAT_KERNELS[node.opType] : undefined;
@@ -123,7 +139,7 @@ function runNode(node: Node, inputs: (NpyArray | undefined)[]): NpyArray[] {
     `The integer-IR interpreter has no kernel for node ${node.describe()}`,
     {
       subject: node.name,
-      hint: `It runs quantkit::{Quantize, Dequantize, Rescale, Conv, ConvTranspose, Gemm, MatMul, Lut}, the float ops ${Object.keys(FLOAT_KERNELS).join(', ')} and the pass-through ops ${Object.keys(LAYOUT_KERNELS).join(', ')}; run other models with lowerToStandard and onnxruntime.`,
+      hint: `It runs quantkit::{${INTEGER_OPS.join(', ')}}, the float ops ${Object.keys(FLOAT_KERNELS).join(', ')} and the pass-through ops ${Object.keys(LAYOUT_KERNELS).join(', ')}; run other models with lowerToStandard and onnxruntime.`,
     },
   );
 }

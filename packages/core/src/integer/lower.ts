@@ -17,10 +17,12 @@ import {
   intAttr,
   quantizeAttrs,
   rescaleAttrs,
+  scaleShiftAttrs,
   stringAttr,
   type GemmOutputAttrs,
 } from './node-attrs.js';
 import { ORT_GAP_DATA_INPUTS, ORT_INTEGER_GAPS } from './ort-support.js';
+import { epilogueAttrs, HARD_SWISH_ALPHA, SQRT_2_OVER_PI, type EpilogueStep } from './epilogue.js';
 import { decodeMultiplier, outputBounds, type OutputBounds, type RescaleParams } from './requant.js';
 
 /**
@@ -54,6 +56,14 @@ import { decodeMultiplier, outputBounds, type OutputBounds, type RescaleParams }
  *    3; or Clip to the relu / clip bounds and Cast to int32; or that int32 through DequantizeLinear with the
  *    per-channel float32 scale x_scale · w_scale[c].
  * 7. Lut → Gather(table, Cast(q, int32) − min): the table lookup itself, exact.
+ * 7b. Epilogue → DequantizeLinear of the accumulator, each step as the standard float32 ops of its arithmetic
+ *    (epilogue.ts: Relu, Clip, Mul, Add, Min; a transcendental step as Cast to float64, Sigmoid / Tanh / Mul / Add,
+ *    Cast to float32), QuantizeLinear, and a Clip (in float32, exact for these integers) when clip_min / clip_max
+ *    narrow the range. Bit for bit the interpreter's float32 operations; a float64 Sigmoid / Tanh may differ from
+ *    JavaScript's in its last bit, which changes the float32 result only when it lies that close to a rounding
+ *    boundary.
+ * 7c. ScaleShift → Cast to float64, q · multiplier + offset (an exact integer below 2^53), times 2^−shift (exact),
+ *    Floor, Clip to the output range, Cast: exact.
  *    VPU islands (any other quantkit op) → the standard op, without `unit`.
  * 8. Standard pass-through ops that onnxruntime lacks for an integer dtype (ort-support.ts) run between Casts to
  *    an exact float carrier.
@@ -116,7 +126,7 @@ function annotateIntegerTypes(graph: Graph): void {
     if (node.domain !== INTEGER_DOMAIN) continue;
     let elemType: number = DataType.FLOAT;
     if (node.opType === 'Quantize') elemType = dtypeOf(stringAttr(node, 'dtype'));
-    else if (['Rescale', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Lut'].includes(node.opType)) {
+    else if (['Rescale', 'Conv', 'ConvTranspose', 'Gemm', 'MatMul', 'Lut', 'Epilogue', 'ScaleShift'].includes(node.opType)) {
       elemType = dtypeOf(stringAttr(node, 'out_dtype'));
     }
     for (const output of node.outputs) {
@@ -240,6 +250,12 @@ function lowerIntegerNode(graph: Graph, node: Node, context: LoweringContext): v
       break;
     case 'Lut':
       lowerLut(emit, node, output, context.types);
+      break;
+    case 'Epilogue':
+      lowerEpilogue(emit, node, output, context);
+      break;
+    case 'ScaleShift':
+      lowerScaleShift(emit, node, output, context);
       break;
     case 'Gemm':
     case 'MatMul':
@@ -547,6 +563,93 @@ function lowerLut(emit: Emitter, node: Node, output: Value, types: Map<Value, nu
   const offset = emit.constant('offset', Tensor.fromArray(Int32Array.of(-INTEGER_RANGE[dtype as NarrowDtype].min), []));
   const index = emit.op('Add', [emit.cast(q, DataType.INT32), offset]);
   emit.op('Gather', [table, index], { axis: 0 }, output);
+}
+
+/** Dims of `count` per-channel values along `axis` of `value` (a scalar for one value); needs the value's rank. */
+function perChannelDims(node: Node, value: Value, count: number, axis: number, ranks: Map<Value, number>): number[] {
+  if (count === 1) return [];
+  const rank = ranks.get(value);
+  if (rank === undefined) throw lowerError(node, 'its per-channel parameters need the rank of its input', "Declare the input's shape.");
+  const a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= rank) throw lowerError(node, `axis ${axis} is outside a rank-${rank} tensor`);
+  return channelDims(count, rank, a);
+}
+
+/** One Epilogue step as standard ops (case 7b); `dims` shapes a per-channel parameter list. */
+function emitEpilogueStep(emit: Emitter, node: Node, step: EpilogueStep, x: Value, dims: (count: number) => number[]): Value {
+  const clip01 = (v: Value) => emit.op('Clip', [v, emit.f32('zero', 0), emit.f32('one', 1)]);
+  const inDouble = (f: (xd: Value) => Value) => emit.cast(f(emit.cast(x, DataType.DOUBLE)), DataType.FLOAT);
+  switch (step.op) {
+    case 'Relu':
+      return emit.op('Relu', [x]);
+    case 'Clip':
+      return emit.op('Clip', [x, emit.f32('min', step.min), emit.f32('max', step.max)]);
+    case 'HardSigmoid':
+      return clip01(emit.op('Add', [emit.op('Mul', [x, emit.f32('alpha', step.alpha)]), emit.f32('beta', step.beta)]));
+    case 'HardSwish':
+      return emit.op('Mul', [x, clip01(emit.op('Add', [emit.op('Mul', [x, emit.f32('alpha', HARD_SWISH_ALPHA)]), emit.f32('half', 0.5)]))]);
+    case 'LeakyRelu':
+      return emit.op('Add', [emit.op('Relu', [x]), emit.op('Mul', [emit.op('Min', [x, emit.f32('zero', 0)]), emit.f32('alpha', step.alpha)])]);
+    case 'ScaleShift': {
+      const parameter = (index: number, label: string) => {
+        const tensor = node.inputs[index]?.constValue;
+        if (!tensor) throw lowerError(node, `its ScaleShift ${label} (input ${index}) is not a constant`);
+        const data = tensor.toFloat32();
+        return emit.constant(label, Tensor.fromArray(Float32Array.from(data), dims(data.length)));
+      };
+      return emit.op('Add', [emit.op('Mul', [x, parameter(step.input, 'scale')]), parameter(step.input + 1, 'shift')]);
+    }
+    case 'Sigmoid':
+      return inDouble((xd) => emit.op('Sigmoid', [xd]));
+    case 'Tanh':
+      return inDouble((xd) => emit.op('Tanh', [xd]));
+    case 'SiLU':
+      return inDouble((xd) => emit.op('Mul', [xd, emit.op('Sigmoid', [xd])]));
+    case 'GeluTanh':
+      return inDouble((xd) => {
+        let u = emit.op('Mul', [emit.op('Mul', [xd, xd]), xd]);
+        u = emit.op('Add', [emit.op('Mul', [u, emit.f64('c', 0.044715)]), xd]);
+        const t = emit.op('Tanh', [emit.op('Mul', [u, emit.f64('sqrt_2_over_pi', SQRT_2_OVER_PI)])]);
+        return emit.op('Mul', [emit.op('Mul', [emit.op('Add', [t, emit.f64('one', 1)]), xd]), emit.f64('half', 0.5)]);
+      });
+  }
+}
+
+/** Case 7b. */
+function lowerEpilogue(emit: Emitter, node: Node, output: Value, context: LoweringContext): void {
+  const attrs = epilogueAttrs(node);
+  const acc = input(node, 0, 'acc');
+  integerType(node, acc, context.types, ['int32'], 'acc');
+  const dims = (count: number) => perChannelDims(node, acc, count, attrs.axis, context.ranks);
+  const dequantizeAttributes: Record<string, number> = attrs.accScale.length > 1 ? { axis: attrs.axis } : {};
+  let x = emit.op('DequantizeLinear', [acc, emit.constant('acc_scale', scaleTensor(attrs.accScale))], dequantizeAttributes);
+  for (const step of attrs.steps) x = emitEpilogueStep(emit, node, step, x, dims);
+  const zeroPoint = emit.constant(
+    'zero_point',
+    attrs.outDtype === 'int8' ? Tensor.fromArray(Int8Array.of(0), []) : Tensor.fromArray(Int16Array.of(0), []),
+  );
+  const range = INTEGER_RANGE[attrs.outDtype];
+  const { lo, hi } = attrs.bounds;
+  if (lo === range.min && hi === range.max) {
+    emit.op('QuantizeLinear', [x, emit.f32('out_scale', attrs.outScale), zeroPoint], {}, output);
+    return;
+  }
+  const q = emit.cast(emit.op('QuantizeLinear', [x, emit.f32('out_scale', attrs.outScale), zeroPoint]), DataType.FLOAT);
+  emit.cast(emit.op('Clip', [q, emit.f32('lo', lo), emit.f32('hi', hi)]), ONNX_INTEGER[attrs.outDtype], output);
+}
+
+/** Case 7c. */
+function lowerScaleShift(emit: Emitter, node: Node, output: Value, context: LoweringContext): void {
+  const attrs = scaleShiftAttrs(node);
+  const q = input(node, 0, 'q');
+  integerType(node, q, context.types, ['int8', 'int16'], 'q');
+  const dims = perChannelDims(node, q, attrs.multiplier.length, attrs.axis, context.ranks);
+  const f64s = (label: string, values: readonly number[]) => emit.constant(label, Tensor.fromArray(Float64Array.from(values), dims));
+  const product = emit.op('Mul', [emit.cast(q, DataType.DOUBLE), f64s('multiplier', attrs.multiplier)]);
+  const sum = emit.op('Add', [product, f64s('offset', attrs.offset)]);
+  const y = emit.op('Floor', [emit.op('Mul', [sum, f64s('inverse_shift', attrs.shift.map((s) => 2 ** -s))])]);
+  const range = INTEGER_RANGE[attrs.outDtype];
+  emit.cast(emit.op('Clip', [y, emit.f64('min', range.min), emit.f64('max', range.max)]), ONNX_INTEGER[attrs.outDtype], output);
 }
 
 /** Case 8: runs a pass-through op in a float carrier where onnxruntime has no integer kernel. */

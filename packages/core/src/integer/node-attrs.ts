@@ -1,8 +1,8 @@
 import { QuantkitError } from '../errors/quantkit-error.js';
 import { AttributeType } from '../ir/attribute.js';
 import type { Node } from '../ir/node.js';
-import { isOutDtype, type NarrowDtype, type OutDtype, type QuantizeRounding } from './integer-ops.js';
-import { checkRescaleParams, outputBounds, type ClipBounds, type OutputBounds, type RescaleParams } from './requant.js';
+import { isOutDtype, MULTIPLIER_BITS, type NarrowDtype, type OutDtype, type QuantizeRounding } from './integer-ops.js';
+import { checkRescaleParams, outputBounds, SCALE_SHIFT_MAX_SHIFT, type ClipBounds, type OutputBounds, type RescaleParams } from './requant.js';
 
 /**
  * Reads the attributes of integer-IR nodes into checked records. The interpreter and the onnxruntime lowering both
@@ -284,3 +284,32 @@ export function transposedOutput(
   return { out: target, padBegin: begin };
 }
 
+
+export interface ScaleShiftAttrs {
+  multiplier: number[];
+  shift: number[];
+  offset: number[];
+  axis: number;
+  outDtype: NarrowDtype;
+}
+
+/** Reads and checks a quantkit::ScaleShift: one (multiplier, shift, offset) per channel or one, as encodeScaleShift makes them. */
+export function scaleShiftAttrs(node: Node): ScaleShiftAttrs {
+  const multiplier = intsAttr(node, 'multiplier');
+  const shift = intsAttr(node, 'shift');
+  const offset = intsAttr(node, 'offset');
+  if (!multiplier || !shift || !offset) throw attributeError(node, 'multiplier, shift and offset are required');
+  if (multiplier.length === 0 || shift.length !== multiplier.length || offset.length !== multiplier.length) {
+    throw attributeError(node, `${multiplier.length} multipliers, ${shift.length} shifts and ${offset.length} offsets; they must pair up`);
+  }
+  for (let c = 0; c < multiplier.length; c++) {
+    const [m, s, o] = [multiplier[c]!, shift[c]!, offset[c]!];
+    if (!(Number.isInteger(s) && s >= 1 && s <= SCALE_SHIFT_MAX_SHIFT) || !(Math.abs(m) < 2 ** MULTIPLIER_BITS) || !(Math.abs(o) < 2 ** 52)) {
+      throw attributeError(
+        node,
+        `channel ${c}: multiplier ${m}, shift ${s}, offset ${o} is not an encoding of encodeScaleShift (|multiplier| < 2^${MULTIPLIER_BITS}, shift in [1, ${SCALE_SHIFT_MAX_SHIFT}], |offset| < 2^52)`,
+      );
+    }
+  }
+  return { multiplier, shift, offset, axis: intAttr(node, 'axis', 1), outDtype: narrowDtype(node, 'out_dtype') };
+}

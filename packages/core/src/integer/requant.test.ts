@@ -6,10 +6,13 @@ import {
   decodeMultiplier,
   encodeMultiplier,
   encodeMultipliers,
+  encodeScaleShift,
   outputBounds,
   rescale,
   rescaleTensor,
   roundedProduct,
+  SCALE_SHIFT_MAX_SHIFT,
+  scaleShiftValue,
 } from './requant.js';
 import { codeOf } from '../testing/error-of.js';
 
@@ -171,5 +174,57 @@ describe('rescaleTensor', () => {
     expect(perTensor).toBeInstanceOf(Int16Array);
     expect([...perTensor]).toEqual([2, -1]);
     expect(codeOf(() => rescaleTensor(acc, [2, 3, 2], 2, { multiplier, shift, outDtype: 'int8' }))).toBe('QK_RESCALE');
+  });
+});
+
+describe('encodeScaleShift', () => {
+  /** floor((q · multiplier + offset) / 2^shift) in BigInt. */
+  const exact = (q: number, e: { multiplier: number; shift: number; offset: number }) => {
+    const numerator = BigInt(q) * BigInt(e.multiplier) + BigInt(e.offset);
+    const divisor = 1n << BigInt(e.shift);
+    const y = numerator / divisor;
+    return Number(numerator < 0n && y * divisor !== numerator ? y - 1n : y);
+  };
+
+  it('computes round(q · m + b) within 2^-20 of the real value, exactly as the BigInt definition, for random m, b and q', () => {
+    const rng = new Xoshiro128(11);
+    for (let i = 0; i < 5000; i++) {
+      const m = (rng.nextFloat64() < 0.5 ? -1 : 1) * 2 ** (-30 + 40 * rng.nextFloat64());
+      const b = (rng.nextFloat64() * 2 - 1) * 2 ** (20 * rng.nextFloat64());
+      const e = encodeScaleShift(m, b);
+      expect(e.shift).toBeGreaterThanOrEqual(1);
+      expect(e.shift).toBeLessThanOrEqual(SCALE_SHIFT_MAX_SHIFT);
+      expect(Math.abs(e.offset)).toBeLessThan(2 ** 52);
+      for (const q of [-32768, 32767, Math.floor(rng.nextFloat64() * 65536) - 32768, 0]) {
+        const y = scaleShiftValue(q, e.multiplier, e.shift, e.offset);
+        expect(y).toBe(exact(q, e));
+        const real = q * m + b;
+        // Saturated either way beyond the output range: the clamp of b may move such values.
+        if (Math.abs(real) > 40000) continue;
+        const tolerance = 0.5 + 32768 * Math.max(Math.abs(m) * 2 ** -22, 2 ** -36) + 2 ** -30;
+        expect(Math.abs(y - real)).toBeLessThanOrEqual(tolerance);
+      }
+    }
+  });
+
+  it('keeps the saturated side of a huge shift: every code saturates as q · m + b does', () => {
+    for (const [m, b] of [
+      [3, 1e12],
+      [-3, -1e12],
+      [2 ** 25, 1e15],
+    ] as const) {
+      const e = encodeScaleShift(m, b);
+      expect(Math.abs(e.offset)).toBeLessThan(2 ** 52);
+      for (const q of [-32768, -1, 0, 1, 32767]) {
+        const y = scaleShiftValue(q, e.multiplier, e.shift, e.offset);
+        expect(Math.sign(y)).toBe(Math.sign(q * m + b));
+        expect(Math.abs(y)).toBeGreaterThan(32767);
+      }
+    }
+  });
+
+  it('refuses a non-finite scale or shift, naming the subject', () => {
+    expect(codeOf(() => encodeScaleShift(Number.NaN, 0, 'bn (channel 3)'))).toBe('QK_RESCALE');
+    expect(codeOf(() => encodeScaleShift(1, Infinity))).toBe('QK_RESCALE');
   });
 });

@@ -228,3 +228,53 @@ export function rescaleTensor(
   }
   return out;
 }
+
+/**
+ * The largest shift of a quantkit::ScaleShift. With it, |q · multiplier| < 2^37 and |offset| < 2^52 (see
+ * {@link encodeScaleShift}), so q · multiplier + offset is an exact float64 integer.
+ */
+export const SCALE_SHIFT_MAX_SHIFT = 35;
+
+/** y = floor((q · multiplier + offset) / 2^shift): the integer form of q · m + b (quantkit::ScaleShift). */
+export interface EncodedScaleShift {
+  /** Signed: 0 or ±[2^21, 2^22), or below 2^21 in magnitude when the shift is capped. */
+  multiplier: number;
+  /** An integer in [1, SCALE_SHIFT_MAX_SHIFT]. */
+  shift: number;
+  /** round(b · 2^shift) + 2^(shift − 1): the shift term with the rounding half folded in. */
+  offset: number;
+}
+
+/**
+ * Encodes y = round(q · m + b) for int8 / int16 codes q as integer arithmetic: |m| as encodeMultiplier does, the
+ * shift capped at SCALE_SHIFT_MAX_SHIFT (a smaller |m| keeps fewer multiplier bits: its absolute error on q · m stays
+ * below 2^15 · 2^−36 = 2^−21), the sign on the multiplier. b is first clamped to ±(|m'| · 2^15 + 2^16), m' the encoded
+ * multiplier: beyond that every q saturates either way, and the clamp keeps the offset below 2^52. The result rounds
+ * q · m' + b' half toward +∞. `what` names the tensor or node in errors.
+ */
+export function encodeScaleShift(m: number, b: number, what = 'a scale-shift'): EncodedScaleShift {
+  if (!Number.isFinite(m) || !Number.isFinite(b)) {
+    throw new QuantkitError('QK_RESCALE', `Cannot encode the scale-shift (${m}, ${b}) of ${what}`, {
+      subject: what,
+      hint: 'The scale and shift must be finite; check the BatchNormalization parameters and the scales around it.',
+    });
+  }
+  const encoded = encodeMultiplier(Math.abs(m), what);
+  let { multiplier: magnitude, shift } = encoded;
+  if (shift > SCALE_SHIFT_MAX_SHIFT) {
+    shift = SCALE_SHIFT_MAX_SHIFT;
+    magnitude = roundHalfEven(Math.abs(m) * 2 ** shift);
+  }
+  const limit = magnitude * 2 ** -shift * 32768 + 65536;
+  const clamped = b < -limit ? -limit : b > limit ? limit : b;
+  return {
+    multiplier: m < 0 ? -magnitude : magnitude,
+    shift,
+    offset: roundHalfEven(clamped * 2 ** shift) + 2 ** (shift - 1),
+  };
+}
+
+/** floor((q · multiplier + offset) / 2^shift), exact for an encoding of encodeScaleShift and |q| ≤ 2^15; unsaturated. */
+export function scaleShiftValue(q: number, multiplier: number, shift: number, offset: number): number {
+  return Math.floor((q * multiplier + offset) / 2 ** shift) + 0;
+}

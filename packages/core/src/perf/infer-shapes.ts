@@ -104,6 +104,7 @@ const SAME_SHAPE = new Set([
   'Erf', 'Gelu', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Elu', 'Selu', 'Mish',
   'Softplus', 'Softsign', 'Reciprocal', 'Sin', 'Cos', 'Floor', 'Ceil', 'Round', 'Sign', 'Not', 'IsNaN', 'IsInf',
   'Dropout', 'LpNormalization', 'CumSum', 'Celu', 'ThresholdedRelu', 'Shrink', 'Lut',
+  'Epilogue', 'ScaleShift',
 ]);
 const BROADCAST = new Set([
   'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Mean', 'Sum', 'Equal', 'Greater', 'GreaterOrEqual', 'Less',

@@ -352,6 +352,41 @@ describe('perf case 3: output stages fused into the GEMM layer', () => {
   });
 });
 
+describe('perf case 3: an Epilogue is the output stage of its GEMM, a ScaleShift a requantization', () => {
+  it('fuses the Epilogue into the GEMM layer at no cost of its own; the layer writes its int8 output', () => {
+    const b = new IntegerGraphBuilder('epilogue');
+    const x = b.quantize(b.input('x', DataType.FLOAT, [1, 16, 4, 4]), { scale: 0.1, dtype: 'int8', name: 'xq' });
+    const acc = b.conv(x, b.initializer('w', Tensor.fromArray(new Int8Array(16 * 16), [16, 16, 1, 1])), undefined, {
+      name: 'conv',
+      outDtype: 'int32',
+      xScale: 0.1,
+      wScale: new Array<number>(16).fill(0.01),
+      attributes: { kernel_shape: [1, 1] },
+    });
+    const epilogue = b.vpu('Epilogue', [acc], { acc_scale: [0.001], steps: 'HardSwish', out_dtype: 'int8', out_scale: 0.05 }, 'epilogue');
+    epilogue.type = tensorType(DataType.INT8, [1, 16, 4, 4]);
+    b.output(b.dequantize(epilogue, { scale: 0.05, name: 'y' }));
+    const report = perf(b.model(), march);
+    expect(op(report, 'epilogue').kind).toBe('rescale');
+    expect(op(report, 'epilogue').fusedInto).toBe('conv');
+    expect(op(report, 'epilogue').latencyUs).toBe(0);
+    expect(op(report, 'conv').bytes.outputs).toBe(16 * 16);
+  });
+
+  it('costs a standalone ScaleShift as a requantization on the VPU', () => {
+    const b = new IntegerGraphBuilder('scale-shift');
+    const x = b.quantize(b.input('x', DataType.FLOAT, [1, 16, 4, 4]), { scale: 0.1, dtype: 'int8', name: 'xq' });
+    const shifted = b.vpu('ScaleShift', [x], { multiplier: [2 ** 21], shift: [22], offset: [2 ** 21], out_dtype: 'int8' }, 'scale_shift');
+    shifted.type = tensorType(DataType.INT8, [1, 16, 4, 4]);
+    b.output(b.dequantize(shifted, { scale: 0.05, name: 'y' }));
+    const report = perf(b.model(), march);
+    expect(op(report, 'scale_shift').unit).toBe('vpu');
+    expect(op(report, 'scale_shift').kind).toBe('rescale');
+    expect(op(report, 'scale_shift').fusedInto).toBeNull();
+    expect(op(report, 'scale_shift').latencyUs).toBeGreaterThan(0);
+  });
+});
+
 describe('perf case 4: activations on chip', () => {
   it('keeps a tensor of at most sram.activationBytes off DDR between layers; graph inputs and outputs still go through it', () => {
     const ddr = perf(blockModel(), march);

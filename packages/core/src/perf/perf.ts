@@ -145,9 +145,9 @@ const US = 1e6;
  *    feeds images straight into it (`cpuInputQuantize` keeps it on the CPU, for float feature inputs); quantkit
  *    GEMMs run on the BPU, VPU islands on the VPU; standard ops on integer tensors move data on the VPU
  *    (Reshape-like views cost nothing), standard ops on float tensors are CPU fallbacks.
- * 3. Fusion: the pattern is found here, on the graph as given. A GEMM starts a layer; a Rescale, a BPU / VPU
- *    Quantize or Dequantize, a view, or an element-wise op of OUTPUT_STAGE_OPS (activation, scale-shift,
- *    BatchNormalization, a residual Add) joins the layer of one of its inputs' producers when its output has the
+ * 3. Fusion: the pattern is found here, on the graph as given. A GEMM starts a layer; a Rescale (an Epilogue or a
+ *    ScaleShift counts as one), a BPU / VPU Quantize or Dequantize, a view, or an element-wise op of
+ *    OUTPUT_STAGE_OPS (activation, scale-shift, BatchNormalization, a residual Add) joins the layer of one of its inputs' producers when its output has the
  *    GEMM's element count and its other inputs do not depend on that layer (so a squeeze-excite Mul, which needs
  *    the whole tensor pooled first, stays a layer of its own). A fused op costs nothing of its own: its row shows
  *    `fusedInto`, and its extra operands' traffic is the layer's.
@@ -265,7 +265,8 @@ function kindOf(node: Node, types: Map<Value, number>): OpKind {
   if (node.domain === INTEGER_DOMAIN) {
     if (node.opType === 'Quantize') return 'quantize';
     if (node.opType === 'Dequantize') return 'dequantize';
-    if (node.opType === 'Rescale') return 'rescale';
+    // An Epilogue is the GEMM's output stage and a ScaleShift a per-channel requantization: both cost as a Rescale.
+    if (node.opType === 'Rescale' || node.opType === 'Epilogue' || node.opType === 'ScaleShift') return 'rescale';
     if (node.opType === 'Lut') return 'data-movement';
     return GEMM_OPS.has(node.opType) ? 'gemm' : 'float-island';
   }

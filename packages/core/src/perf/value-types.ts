@@ -68,6 +68,8 @@ function quantkitOutputType(node: Node): number {
     case 'Conv':
     case 'ConvTranspose':
     case 'Lut':
+    case 'Epilogue':
+    case 'ScaleShift':
     case 'Gemm':
     case 'MatMul':
       return DTYPES[attribute('out_dtype') ?? ''] ?? DataType.INT32;
