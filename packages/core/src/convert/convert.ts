@@ -40,7 +40,8 @@ export interface ConvertResult {
  * 3. The convert pipeline runs with `{ march: march.name, options: { integerConv } }`: each march's passes act for
  *    their own march only (dequant-quant-to-rescale, fold-rescale-into-gemm, integer-pass-through, float-output).
  * 4. The result imports the `quantkit` opset (version 1) and is checked: a valid graph, and every GEMM's out_dtype,
- *    activation and constant weight types within the march's capabilities (QK_UNSUPPORTED naming the node otherwise).
+ *    activation and constant weight types within the march's capabilities, and int16 weights only with an int8 /
+ *    int16 output (a high-precision output keeps int8 weights) — QK_UNSUPPORTED naming the node otherwise.
  */
 export async function convert(qdqModel: Model, options: ConvertOptions): Promise<ConvertResult> {
   const what = options.name ?? 'The model';
@@ -87,6 +88,16 @@ function checkCapabilities(model: Model, march: March): void {
       const dtype = integerDtypeOf(input);
       if (dtype === undefined) continue;
       if (input!.constValue) {
+        if (dtype === 'int16' && (out === 'int32' || out === 'float32')) {
+          throw new QuantkitError(
+            'QK_UNSUPPORTED',
+            `${node.describe()} reads int16 weight ${input!.name} but emits ${out}: a GEMM with a high-precision output keeps int8 weights.`,
+            {
+              subject: node.name,
+              hint: "Quantize this GEMM's weight as int8 (a `weight: \"qint8\"` override), or quantize its output as int8 / int16.",
+            },
+          );
+        }
         if (!(gemmWeights as readonly string[]).includes(dtype)) {
           throw new QuantkitError(
             'QK_UNSUPPORTED',
