@@ -2,7 +2,9 @@ import type { March } from '@quantkit/core';
 import { nashHPerf } from './perf-params.js';
 
 /**
- * Nash-H, the BPU of Journey 6P / 6H. GEMM-like ops can emit float32 directly, so a high-precision output
+ * Nash-H, the BPU of Journey 6P / 6H. GEMM-like ops take int8 or int16 activations and int8 or int16 weights, as
+ * on Nash-M (int16 weights only with an int8 / int16 output: a high-precision output keeps int8 weights), and can
+ * emit float32 directly, so a high-precision output
  * needs no int32 + dequantize, and a reused output feeds its other consumers through a VPU Quantize. The
  * `integerConv` option brings back the Nash-M way (int32 + Rescale).
  */
@@ -12,7 +14,7 @@ export const nashH: March = {
   chips: 'Journey 6P / 6H',
   capabilities: {
     gemmInputs: ['int8', 'int16'],
-    gemmWeights: ['int8'],
+    gemmWeights: ['int8', 'int16'],
     gemmOutputs: ['int8', 'int16', 'int32', 'float32'],
   },
   perf: nashHPerf,

@@ -50,7 +50,7 @@ export function calibrationOptions(command: Command): Command {
     .option('--calib <path>', 'calibration data: a folder of .npy (single-input models) or .npz files, or one such file')
     .option('--random <n>', 'calibrate on N seeded standard-normal samples instead of data', positiveInt('--random'))
     .option('--seed <n>', 'seed for --random', integer, 0)
-    .option('--template <name>', "quantization template: int8 or int16, or a plugin's (default: the config's, else int8)")
+    .option('--template <name>', "quantization template: int8, int16 or int16w, or a plugin's (default: the config's, else int8)")
     .option('--observer <kind>', "activation observer: minmax or mse, or a plugin's (default: the config's, else minmax)")
     .addOption(
       new Option('--reused-outputs <mode>', 'a GEMM output that is a model output and feeds other ops: int32 + rescale, or quantize it').choices([

@@ -66,7 +66,7 @@ describe('quantkit plugins', () => {
       expect(listing.passes).toContainEqual(expect.objectContaining({ name, plugin: '@quantkit/passes-output-precision', phase: expect.stringMatching(/^(prepare|convert)$/) }));
     }
     expect(listing.passes.find((p: { name: string }) => p.name === 'dequant-quant-to-rescale').phase).toBe('convert');
-    expect(listing.templates.map((t: { name: string }) => t.name)).toEqual(['int8', 'int16']);
+    expect(listing.templates.map((t: { name: string }) => t.name)).toEqual(['int8', 'int16', 'int16w']);
     const versions = new Map(listing.plugins.map((p: { name: string; version: string }) => [p.name, p.version]));
     for (const item of [...listing.marches, ...listing.observers, ...listing.passes, ...listing.templates]) {
       expect(item.version).toMatch(/^\d+\.\d+\.\d+/);

@@ -142,7 +142,7 @@ describe('resolveTemplate', () => {
     const error = errorOf(() => resolveTemplate({ ...emptyConfig(dir), file: '/p/quantkit.config.json', template: 'int4' }, [custom]));
     expect(error.code).toBe('QK_CONFIG');
     expect(error.message).toContain("/p/quantkit.config.json: `template` names an unknown template 'int4'");
-    expect(error.hint).toContain('int8, int16, int16-weights8');
+    expect(error.hint).toContain('int8, int16, int16w, int16-weights8');
   });
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isQuantkitError, type QuantkitError } from '../errors/quantkit-error.js';
 import { GraphBuilder } from '../ir/builder.js';
+import { Tensor } from '../ir/tensor.js';
 import { DataType } from '../ir/dtype.js';
 import type { March } from '../march/march.js';
 import { Pipeline } from '../pass/pass-manager.js';
@@ -104,5 +105,34 @@ describe('convert', () => {
     const error = await errorOf(convert(seedQdq('single'), { march: march(['int32'], ['int8', 'int16'], []), pipeline: empty }));
     expect(error.code).toBe('QK_UNSUPPORTED');
     expect(error.message).toMatch(/'\/linear\d\/MatMul' \(quantkit::MatMul\) reads weight \S+ as int8/);
+  });
+
+  /** x (int16) → MatMul with an int16 weight [4, 3] → y; `reused`: y also feeds a second, int8-weight MatMul. */
+  function int16WeightModel(quantizedOutput: boolean) {
+    const b = new GraphBuilder();
+    const x = qdq(b, b.input('input', DataType.FLOAT, [2, 4]), 0.001, 'int16');
+    const q = b.initializer('w_quantized', Tensor.fromArray(Int16Array.from({ length: 12 }, (_, i) => (i - 6) * 4000), [4, 3]));
+    const s = b.initializer('w_scale', Tensor.fromArray(new Float32Array([1e-4, 2e-4, 3e-4]), [3]));
+    const zp = b.initializer('w_zero_point', Tensor.fromArray(new Int16Array(3), [3]));
+    const [w] = b.node('DequantizeLinear', [q, s, zp], { name: 'w_DequantizeLinear', attributes: { axis: 1 } });
+    const [y] = b.node('MatMul', [x, w!], { name: 'mm16' });
+    b.output(quantizedOutput ? qdq(b, y!, 0.01, 'int16', 'y') : y!, DataType.FLOAT);
+    return b.model();
+  }
+
+  it('4. int16 weights on a GEMM whose int32 output is a model output → QK_UNSUPPORTED naming the node and the rule', async () => {
+    const error = await errorOf(convert(int16WeightModel(false), { march: march(['int32'], ['int16'], ['int8', 'int16']), pipeline: empty }));
+    expect(error.code).toBe('QK_UNSUPPORTED');
+    expect(error.subject).toBe('mm16');
+    expect(error.message).toContain("'mm16' (quantkit::MatMul) reads int16 weight w_quantized but emits int32: a GEMM with a high-precision output keeps int8 weights.");
+  });
+
+  it('1. int16 x with an int16 weight: acc_shift 8, the Dequantize of the accumulator at s_x · s_w[c] · 2^8', async () => {
+    const { model } = await convert(int16WeightModel(true), { march: march(['int32'], ['int16'], ['int8', 'int16']), pipeline: empty });
+    const mm = model.graph.nodes().find((n) => n.name === 'mm16')!;
+    expect(mm.attribute('acc_shift')?.asNumber()).toBe(8);
+    const dq = mm.outputs[0]!.uses()[0]!.node;
+    expect(dq.opType).toBe('Dequantize');
+    expect(dq.attribute('scale')?.asNumbers()).toEqual([1e-4, 2e-4, 3e-4].map((w) => Math.fround(Math.fround(0.001) * Math.fround(w) * 256)));
   });
 });

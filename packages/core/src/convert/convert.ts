@@ -1,5 +1,6 @@
 import { QuantkitError } from '../errors/quantkit-error.js';
 import type { Model } from '../ir/model.js';
+import type { Node } from '../ir/node.js';
 import { verifyModel } from '../ir/verify.js';
 import { INTEGER_DOMAIN, INTEGER_OPSET_VERSION } from '../integer/integer-ops.js';
 import type { March } from '../march/march.js';
@@ -40,7 +41,10 @@ export interface ConvertResult {
  * 3. The convert pipeline runs with `{ march: march.name, options: { integerConv } }`: each march's passes act for
  *    their own march only (dequant-quant-to-rescale, fold-rescale-into-gemm, integer-pass-through, float-output).
  * 4. The result imports the `quantkit` opset (version 1) and is checked: a valid graph, and every GEMM's out_dtype,
- *    activation and constant weight types within the march's capabilities (QK_UNSUPPORTED naming the node otherwise).
+ *    activation and constant weight types within the march's capabilities, and no int16 weights on a GEMM whose
+ *    int32 / float32 output is a model output, directly or through its Dequantize (a high-precision output keeps int8
+ *    weights) — QK_UNSUPPORTED naming the node otherwise. (An int32 accumulator read by a VPU island, as for an
+ *    epilogue convert does not fuse yet, is no high-precision output.)
  */
 export async function convert(qdqModel: Model, options: ConvertOptions): Promise<ConvertResult> {
   const what = options.name ?? 'The model';
@@ -87,6 +91,16 @@ function checkCapabilities(model: Model, march: March): void {
       const dtype = integerDtypeOf(input);
       if (dtype === undefined) continue;
       if (input!.constValue) {
+        if (dtype === 'int16' && (out === 'int32' || out === 'float32') && isModelOutput(node)) {
+          throw new QuantkitError(
+            'QK_UNSUPPORTED',
+            `${node.describe()} reads int16 weight ${input!.name} but emits ${out}: a GEMM with a high-precision output keeps int8 weights.`,
+            {
+              subject: node.name,
+              hint: "Quantize this GEMM's weight as int8 (a `weight: \"qint8\"` override), or quantize its output as int8 / int16.",
+            },
+          );
+        }
         if (!(gemmWeights as readonly string[]).includes(dtype)) {
           throw new QuantkitError(
             'QK_UNSUPPORTED',
@@ -103,4 +117,12 @@ function checkCapabilities(model: Model, march: March): void {
       }
     }
   }
+}
+
+/** Whether a GEMM's output is a graph output, itself or through the Dequantize that reads it. */
+function isModelOutput(node: Node): boolean {
+  const out = node.outputs[0];
+  if (!out) return false;
+  if (out.isGraphOutput()) return true;
+  return out.uses().some(({ node: reader }) => reader.opType === 'Dequantize' && reader.outputs.some((v) => v.isGraphOutput()));
 }

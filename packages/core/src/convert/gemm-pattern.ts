@@ -4,7 +4,7 @@ import type { Tensor } from '../ir/tensor.js';
 import type { Value } from '../ir/value.js';
 import { constantSource } from '../qdq/constant-source.js';
 import { dequantizedValue, isQuantizeLinear, readQdqParams } from '../qdq/read-qdq.js';
-import type { NarrowDtype } from '../integer/integer-ops.js';
+import { DOUBLE_INT16_ACC_SHIFT, type NarrowDtype } from '../integer/integer-ops.js';
 import type { IntegerGemmOp } from './integer-nodes.js';
 
 /**
@@ -17,7 +17,7 @@ import type { IntegerGemmOp } from './integer-nodes.js';
  * (ConvTranspose likewise: its weight [C, M / group, k…] is quantized along axis 1, per tensor when grouped.)
  *
  * - input 0 is the DequantizeLinear of an int8 / int16 activation, per tensor;
- * - the weight is the DequantizeLinear of a constant int8 tensor, per tensor or per output channel (Conv axis 0,
+ * - the weight is the DequantizeLinear of a constant int8 or int16 tensor, per tensor or per output channel (Conv axis 0,
  *   Gemm transB = 1 axis 0 / transB = 0 axis 1, MatMul [K, N] axis 1); a MatMul may instead take a second
  *   activation (attention's Q·Kᵀ);
  * - the bias is Conv's input 2 / Gemm's C, or for MatMul (and Gemm without C) an Add of a constant in either
@@ -32,8 +32,10 @@ export interface GemmMatch {
   /** The integer activation the op reads (the QuantizeLinear output behind input 0). */
   readonly x: Value;
   readonly xScale: number;
-  /** The int8 weight initializer, or the second integer activation of an activation × activation MatMul. */
+  /** The int8 / int16 weight initializer, or the second integer activation of an activation × activation MatMul. */
   readonly w: Value;
+  /** The acc_shift of the integer GEMM: DOUBLE_INT16_ACC_SHIFT for an int16 x with an int16 constant weight, else 0. */
+  readonly accShift: number;
   /** One weight scale per output channel, or one. */
   readonly wScale: Float32Array;
   /** The output channel count, when the weight is a constant. */
@@ -79,14 +81,16 @@ export function matchGemm(node: Node): GemmMatch | string {
 
   let w: Value;
   let wScale: Float32Array;
+  let accShift = 0;
   let channels: number | undefined;
   /** A Conv's output rank (its weight's), which places an Add bias's channel dimension. */
   let convRank: number | undefined;
   const weight = dequantizedValue(node.inputs[1]);
   if (weight?.kind === 'constant') {
-    if (weight.tensor.dtype !== DataType.INT8) {
-      return `its weight is ${dtypeName(weight.tensor.dtype)}; the integer IR takes int8 weights`;
+    if (weight.tensor.dtype !== DataType.INT8 && weight.tensor.dtype !== DataType.INT16) {
+      return `its weight is ${dtypeName(weight.tensor.dtype)}; the integer IR takes int8 / int16 weights`;
     }
+    if (weight.tensor.dtype === DataType.INT16 && x.dtype === 'int16') accShift = DOUBLE_INT16_ACC_SHIFT;
     const expected = weightAxis(node);
     if (typeof expected === 'string') return expected;
     const dims = weight.tensor.dims;
@@ -166,6 +170,7 @@ export function matchGemm(node: Node): GemmMatch | string {
     x: x.value,
     xScale: x.scale,
     w,
+    accShift,
     wScale,
     channels,
     bias,
@@ -192,14 +197,14 @@ function weightAxis(node: Node): number | string {
 }
 
 /** The integer activation behind a DequantizeLinear input, per tensor, int8 / int16. */
-function activationInput(node: Node, index: number): { value: Value; scale: number } | string {
+function activationInput(node: Node, index: number): { value: Value; scale: number; dtype: NarrowDtype } | string {
   const read = dequantizedValue(node.inputs[index]);
   if (!read) return `its input ${index} is float (no DequantizeLinear before it)`;
   if (read.kind === 'constant') return `its input ${index} is a constant`;
   const dtype = NARROW[read.params.dtype];
   if (!dtype) return `its input ${index} is ${dtypeName(read.params.dtype)}; the integer IR takes int8 / int16`;
   if (read.params.scale.length !== 1) return `its input ${index} is quantized per channel`;
-  return { value: read.quantized, scale: read.params.scale[0]! };
+  return { value: read.quantized, scale: read.params.scale[0]!, dtype };
 }
 
 /** The only node reading `value`, when it is a standard `opType` node and `value` is not a graph output. */

@@ -58,8 +58,9 @@ const KEPT_ATTRIBUTES: Record<string, readonly string[]> = {
  * opset 21 when older.
  *
  * 1. GEMM patterns (gemm-pattern.ts) become one quantkit Conv / ConvTranspose / Gemm / MatMul reading the integer input(s), the int8
- *    weight and an int32 bias at the accumulator's scale s_x · s_w[c] (an int32 bias at another scale, or a float
- *    bias, is requantized to it), with out_dtype 'int32', x_scale, w_scale and relu. Its int32 output goes through a
+ *    or int16 weight and an int32 bias at the accumulator's scale s_x · s_w[c] · 2^acc_shift (an int32 bias at another
+ *    scale, or a float bias, is requantized to it), with out_dtype 'int32', x_scale, w_scale, relu, and acc_shift
+ *    DOUBLE_INT16_ACC_SHIFT when x and the weight are both int16 (integer-ops.ts). Its int32 output goes through a
  *    quantkit Dequantize(scale = float32(s_x · s_w[c]), axis = output channel axis) that produces the group's float
  *    output (the same Value, so a graph output keeps its name).
  * 2. A fused Clip (Clip → QuantizeLinear) cannot sit on a Dequantize → Quantize pair, so the GEMM's int32 output goes
@@ -145,7 +146,7 @@ class QdqLowering {
   private lowerGemm(match: GemmMatch): void {
     const { node, op, last } = match;
     const graph = this.graph;
-    const accScale = Float32Array.from(match.wScale, (w) => Math.fround(match.xScale * w));
+    const accScale = Float32Array.from(match.wScale, (w) => Math.fround(match.xScale * w * 2 ** match.accShift));
     const perChannel = accScale.length > 1;
     const attributes: Attribute[] = [];
     for (const name of KEPT_ATTRIBUTES[op]!) {
@@ -158,6 +159,7 @@ class QdqLowering {
       Attribute.floats('w_scale', Array.from(match.wScale)),
     );
     if (match.relu) attributes.push(Attribute.int('relu', 1));
+    if (match.accShift > 0) attributes.push(Attribute.int('acc_shift', match.accShift));
     const inputs: Value[] = [match.x, match.w];
     const bias = match.bias ? this.integerBias(match) : undefined;
     if (bias) inputs.push(bias);
@@ -210,12 +212,15 @@ class QdqLowering {
 
   /**
    * The bias as int32 at the accumulator's scale, one value per output channel: the DequantizeLinear's integers
-   * when its scales are float32(s_x · s_w[c]) (quantkit's export), else the bias requantized to s_x · s_w[c].
+   * when its scales are float32(s_x · s_w[c] · 2^acc_shift) (quantkit's export), else the bias requantized to that.
    */
   private integerBias(match: GemmMatch): Value {
     const bias = match.bias!;
     const channels = match.channels ?? 1;
-    const exact = Array.from({ length: channels }, (_, c) => match.xScale * match.wScale[match.wScale.length === 1 ? 0 : c]!);
+    const exact = Array.from(
+      { length: channels },
+      (_, c) => match.xScale * match.wScale[match.wScale.length === 1 ? 0 : c]! * 2 ** match.accShift,
+    );
     const data = bias.tensor.toArray() as ArrayLike<number>;
     const at = (c: number) => (data.length === 1 ? 0 : c);
     const fits =

@@ -5,6 +5,7 @@ import { quantizeValue } from '../quant/numerics.js';
 import { INTEGER_RANGE } from './integer-ops.js';
 import { broadcastIndices, broadcastShapes, normalizeAxis, sizeOf, zeros } from './ndarray.js';
 import {
+  accShiftAttr,
   convAttrs,
   convTransposeAttrs,
   dequantizeAttrs,
@@ -21,7 +22,7 @@ import { rescaleTensor, scaleShiftValue } from './requant.js';
 
 /**
  * The reference semantics of the integer IR's own ops (integer-ops.ts), on plain arrays. Sums are exact: every
- * product of int16 · int16 is below 2^31 and a sum of fewer than 2^22 of them stays below 2^53.
+ * product of int16 · int16 is at most 2^30 and a sum of fewer than 2^22 of them stays below 2^53.
  */
 
 const INT32 = INTEGER_RANGE.int32;
@@ -114,6 +115,18 @@ function outputStage(node: Node, acc: Float64Array, shape: number[], axis: numbe
   return { dtype: 'float32', shape, data: out };
 }
 
+/**
+ * The accumulator shift (acc_shift, integer-ops.ts) as a function on an exact float64 sum: floor((v + 2^(s−1)) / 2^s),
+ * exact since v is an integer below 2^53 and the divisor a power of two; the identity for s = 0.
+ */
+function accShifter(node: Node): (v: number) => number {
+  const shift = accShiftAttr(node);
+  if (shift === 0) return (v) => v;
+  const half = 2 ** (shift - 1);
+  const divisor = 2 ** shift;
+  return (v) => Math.floor((v + half) / divisor);
+}
+
 function biasValues(node: Node, bias: NpyArray | undefined, channels: number): Int32Array | undefined {
   if (!bias) return undefined;
   const b = requireInteger(node, 'the bias', bias, ['int32']) as { data: Int32Array };
@@ -123,7 +136,7 @@ function biasValues(node: Node, bias: NpyArray | undefined, channels: number): I
 
 export function convKernel(node: Node, x: NpyArray | undefined, w: NpyArray | undefined, bias: NpyArray | undefined): NpyArray {
   const input = requireInteger(node, 'x', x, ['int8', 'int16']);
-  const weight = requireInteger(node, 'w', w, ['int8']);
+  const weight = requireInteger(node, 'w', w, ['int8', 'int16']);
   const rank = input.shape.length;
   if ((rank !== 3 && rank !== 4) || weight.shape.length !== rank) {
     throw shapeError(node, `the interpreter runs 1-D and 2-D convs; x is [${input.shape}] and w is [${weight.shape}]`);
@@ -161,8 +174,9 @@ export function convKernel(node: Node, x: NpyArray | undefined, w: NpyArray | un
   const [oh, ow] = [gh.out, gw.out];
   if (oh < 1 || ow < 1) throw shapeError(node, `the output would be empty (${oh} × ${ow})`);
   const b = biasValues(node, bias, m);
+  const shifted = accShifter(node);
   const xs = input.data as ArrayLike<number>;
-  const ws = weight.data as Int8Array;
+  const ws = weight.data as ArrayLike<number>;
   const acc = new Float64Array(n * m * oh * ow);
   const perGroup = m / group;
   let o = 0;
@@ -171,7 +185,7 @@ export function convKernel(node: Node, x: NpyArray | undefined, w: NpyArray | un
       const g = Math.floor(om / perGroup);
       for (let y = 0; y < oh; y++) {
         for (let x0 = 0; x0 < ow; x0++) {
-          let sum = b ? b[om]! : 0;
+          let sum = 0;
           for (let ic = 0; ic < cg; ic++) {
             const xBase = (in_ * c + g * cg + ic) * h * wd;
             const wBase = (om * cg + ic) * kh * kw;
@@ -185,7 +199,7 @@ export function convKernel(node: Node, x: NpyArray | undefined, w: NpyArray | un
               }
             }
           }
-          acc[o++] = sum;
+          acc[o++] = shifted(sum) + (b ? b[om]! : 0);
         }
       }
     }
@@ -200,7 +214,7 @@ export function convKernel(node: Node, x: NpyArray | undefined, w: NpyArray | un
  */
 export function convTransposeKernel(node: Node, x: NpyArray | undefined, w: NpyArray | undefined, bias: NpyArray | undefined): NpyArray {
   const input = requireInteger(node, 'x', x, ['int8', 'int16']);
-  const weight = requireInteger(node, 'w', w, ['int8']);
+  const weight = requireInteger(node, 'w', w, ['int8', 'int16']);
   const rank = input.shape.length;
   if ((rank !== 3 && rank !== 4) || weight.shape.length !== rank) {
     throw shapeError(node, `the interpreter runs 1-D and 2-D transposed convs; x is [${input.shape}] and w is [${weight.shape}]`);
@@ -235,9 +249,8 @@ export function convTransposeKernel(node: Node, x: NpyArray | undefined, w: NpyA
   if (oh < 1 || ow < 1) throw shapeError(node, `the output would be empty (${oh} × ${ow})`);
   const b = biasValues(node, bias, m);
   const xs = input.data as ArrayLike<number>;
-  const ws = weight.data as Int8Array;
+  const ws = weight.data as ArrayLike<number>;
   const acc = new Float64Array(n * m * oh * ow);
-  if (b) for (let i = 0; i < acc.length; i++) acc[i] = b[Math.floor(i / (oh * ow)) % m]!;
   for (let in_ = 0; in_ < n; in_++) {
     for (let ic = 0; ic < c; ic++) {
       const g = Math.floor(ic / cg);
@@ -263,6 +276,8 @@ export function convTransposeKernel(node: Node, x: NpyArray | undefined, w: NpyA
       }
     }
   }
+  const shifted = accShifter(node);
+  for (let i = 0; i < acc.length; i++) acc[i] = shifted(acc[i]!) + (b ? b[Math.floor(i / (oh * ow)) % m]! : 0);
   const shape = spatial === 1 ? [n, m, ow] : [n, m, oh, ow];
   return outputStage(node, acc, shape, 1, m);
 }
@@ -290,6 +305,8 @@ export function gemmKernel(node: Node, a: NpyArray | undefined, b: NpyArray | un
       acc[i * n + j] = sum;
     }
   }
+  const shifted = accShifter(node);
+  for (let i = 0; i < acc.length; i++) acc[i] = shifted(acc[i]!);
   if (c) {
     const bias = requireInteger(node, 'C', c, ['int32']);
     const shape = broadcastShapes(bias.shape, [m, n]);
@@ -330,6 +347,8 @@ export function matmulKernel(node: Node, a: NpyArray | undefined, b: NpyArray | 
       }
     }
   }
+  const shifted = accShifter(node);
+  for (let i = 0; i < acc.length; i++) acc[i] = shifted(acc[i]!);
   const biasData = biasValues(node, bias, n);
   if (biasData) for (let i = 0; i < acc.length; i++) acc[i]! += biasData[i % n]!;
   const shape = [...batch, ...(left.shape.length === 1 ? [] : [m]), ...(right.shape.length === 1 ? [] : [n])];

@@ -25,8 +25,8 @@
  *   int32 acc, so y = 0 either way); M ≥ 2^21 (rounded) encodes as (2^22 − 1, 1) (every nonzero acc saturates
  *   either way). |acc| ≤ 2^31 and multiplier < 2^22 keep acc · multiplier below 2^53, exact in float64.
  *
- * quantkit::Conv(x: int8 | int16, w: int8, bias?: int32) → out_dtype
- * quantkit::ConvTranspose(x: int8 | int16, w: int8, bias?: int32) → out_dtype
+ * quantkit::Conv(x: int8 | int16, w: int8 | int16, bias?: int32) → out_dtype
+ * quantkit::ConvTranspose(x: int8 | int16, w: int8 | int16, bias?: int32) → out_dtype
  *   (w is [C, M / group, k…] as in ONNX; the output channel axis is 1; attrs as ONNX ConvTranspose plus the ones below)
  * quantkit::Gemm(a: int8 | int16, b: int8 | int16, c?: int32) → out_dtype   (transA, transB as in ONNX; alpha = beta = 1)
  * quantkit::MatMul(a: int8 | int16, b: int8 | int16, bias?: int32) → out_dtype
@@ -38,7 +38,10 @@
  *          multiplier, shift: ints per output channel (int8 / int16 outputs: the requantization of the
  *            accumulator, encoded as for Rescale)
  *          relu: int (0 | 1), clip_min, clip_max: ints (a fused Clip; absent = none)
- *   acc = saturate_int32(Σ x · w + bias), the sum exact (bias per output channel);
+ *          acc_shift: int (default 0; convert sets DOUBLE_INT16_ACC_SHIFT when x and a constant w are both int16)
+ *   acc = saturate_int32(floor((Σ x · w + 2^(acc_shift − 1)) / 2^acc_shift) + bias), the sum exact, rounded half
+ *   up when acc_shift > 0 (bias per output channel); the accumulator's scale is x_scale · w_scale[c] · 2^acc_shift
+ *   (int16 weights need an int8 / int16 out_dtype, so no float32 output has a shift);
  *   int8/int16 out: Rescale semantics on acc, relu / clip on the rescaled value;
  *   int32 out: clamp(acc, lo, hi); float32 out: float32(clamp(acc, lo, hi)) · s[c] with s[c] = float32(x_scale ·
  *   w_scale[c]) — a DequantizeLinear of the int32 accumulator (for float32 out, clip_min / clip_max are in the
@@ -95,6 +98,13 @@ export type OutDtype = IntegerDtype | 'float32';
 export type NarrowDtype = 'int8' | 'int16';
 export type Unit = 'bpu' | 'vpu' | 'cpu';
 export type QuantizeRounding = 'half_even' | 'bpu';
+
+/**
+ * The accumulator shift of an int16 × int16-weight GEMM ("double int16"): a sum of int16 · int16 products outgrows
+ * int32 within a few terms of full-scale operands, so its exact sum is rounded to a grid 2^8 coarser before the
+ * bias and the int32 saturation — the headroom int16 × int8 has (see the GEMM ops above).
+ */
+export const DOUBLE_INT16_ACC_SHIFT = 8;
 
 /** Bits of the rescale multiplier: multipliers lie in [2^(bits−1), 2^bits). */
 export const MULTIPLIER_BITS = 22;

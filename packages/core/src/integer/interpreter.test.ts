@@ -112,12 +112,12 @@ describe('interpret: Conv', () => {
     expect([...saturated.data]).toEqual([2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1, 2 ** 31 - 1]);
   });
 
-  it('refuses an int16 weight and a bias of the wrong length', () => {
+  it('refuses an int32 weight and a bias of the wrong length', () => {
     const b = new IntegerGraphBuilder();
     const input = b.input('x', DataType.INT8, [1, 1, 3, 3]);
-    const w = b.initializer('w', Int16Array.from([1, 0, 0, -1]), [1, 1, 2, 2]);
-    b.output(b.conv(input, w, undefined, { outDtype: 'int32', name: 'c16' }));
-    expect(() => run(b, { x })).toThrow(/c16.*w is int16/);
+    const w = b.initializer('w', Int32Array.from([1, 0, 0, -1]), [1, 1, 2, 2]);
+    b.output(b.conv(input, w, undefined, { outDtype: 'int32', name: 'c32' }));
+    expect(() => run(b, { x })).toThrow(/c32.*w is int32/);
     expect(codeOf(() => only(conv({ outDtype: 'int32' }, [1, 2]), { x }))).toBe('QK_TENSOR_DATA');
   });
 });

@@ -12,6 +12,7 @@ import { Value } from '../ir/value.js';
 import { upgradeOpset } from '../qdq/upgrade-opset.js';
 import { INTEGER_DOMAIN, INTEGER_RANGE, isIntegerOp, type IntegerDtype, type NarrowDtype } from './integer-ops.js';
 import {
+  accShiftAttr,
   dequantizeAttrs,
   gemmOutputAttrs,
   intAttr,
@@ -41,17 +42,21 @@ import { decodeMultiplier, outputBounds, type OutputBounds, type RescaleParams }
  *    128). onnxruntime's x86 u8 × s8 kernels (AVX2 without VNNI, vpmaddubsw) can saturate 16-bit pair sums; its
  *    u8 × u8 kernels widen to 16 bits first, so they are exact on every CPU. An int16 x is split into bytes,
  *    x = 256 · hi + lo with hi = floor(x / 256) ∈ [−128, 127] (fed as hi + 128, zero point 128) and lo ∈ [0, 255]
- *    (zero point 0), computed exactly in float32; acc = 256 · ConvInteger(hi) + ConvInteger(lo), combined in
- *    float64 (|256 · Σ hi · w| ≤ K · 2^22, far below 2^53). Every int32 quantity inside ConvInteger (Σ x_u · w_u ≤
+ *    (zero point 0), computed exactly in float32; an int16 w likewise (its bytes computed here, as initializers when
+ *    it is a constant). acc = Σ over the byte pairs of 256^(number of high bytes) · ConvInteger(x part, w part),
+ *    combined in float64 (|acc| ≤ K · 2^30, far below 2^53). Every int32 quantity inside ConvInteger (Σ x_u · w_u ≤
  *    K · 255², the row / column sums times 128, K · 128²) stays below 2^31 for K = (C / group) · Π kernel ≤
- *    {@link CONV_MAX_K}; a larger K is refused. The bias is added in float64.
+ *    {@link CONV_MAX_K}; a larger K is refused. The acc_shift (integer-ops.ts) is applied to the exact float64 sum
+ *    as Floor((acc + 2^(s−1)) · 2^−s), exact; then the bias is added in float64.
  * 4b. ConvTranspose → ConvTranspose in float32 (onnxruntime has no integer or float64 one), exact because every
  *    product is an integer of at most 2^15 and every partial sum an integer below 2^24: the reduction length
- *    K = (C / group) · Π kernel of one pass is at most {@link CONV_TRANSPOSE_MAX_K} (int8 operands, |x · w| ≤ 2^14)
- *    or half that for the low byte of an int16 x (split as in 4, |lo · w| < 2^15). A larger C is split into passes
- *    over slices of the input channels (group 1), summed in float64; the bias is added in float64.
- * 5. Gemm / MatMul → Cast to float64, Gemm / MatMul in float64 (every partial sum is an integer below 2^53 for
- *    K ≤ 2^22, so any summation order is exact), bias added in float64.
+ *    K = (C / group) · Π kernel of one pass is at most {@link CONV_TRANSPOSE_MAX_K} (int8 operands, |x · w| ≤ 2^14),
+ *    halved for an int16 x and halved again for an int16 w (both split into bytes as in 4: |lo · w| < 2^15,
+ *    |lo · lo| < 2^16). A larger C is split into passes over slices of the input channels (group 1), one per byte
+ *    pair, summed in float64 with the factors of 4; acc_shift and the bias as in 4.
+ * 5. Gemm / MatMul → Cast to float64, Gemm / MatMul in float64 (every product of int16 operands is at most 2^30,
+ *    so every partial sum is an integer below 2^53 for K ≤ 2^22 and any summation order is exact), acc_shift as in 4,
+ *    bias added in float64.
  * 6. Output stage of 4 and 5: Clip to the int32 range (acc saturation) and then, per out_dtype, the Rescale chain of
  *    3; or Clip to the relu / clip bounds and Cast to int32; or that int32 through DequantizeLinear with the
  *    per-channel float32 scale x_scale · w_scale[c].
@@ -398,7 +403,7 @@ function lowerConv(emit: Emitter, node: Node, output: Value, types: Map<Value, n
   const w = input(node, 1, 'w');
   const bias = node.inputs[2];
   const xType = integerType(node, x, types, ['int8', 'int16'], 'x');
-  integerType(node, w, types, ['int8'], 'w');
+  const wType = integerType(node, w, types, ['int8', 'int16'], 'w');
   const wDims = tensorShape(w.type) ?? w.constValue?.dims;
   if (!wDims || wDims.length < 3 || wDims.some((d) => typeof d !== 'number')) {
     throw lowerError(node, 'the weight shape is unknown', 'Conv weights must be initializers or have a declared shape.');
@@ -415,23 +420,18 @@ function lowerConv(emit: Emitter, node: Node, output: Value, types: Map<Value, n
   const channels = dims[0]!;
   const attrs = gemmOutputAttrs(node, channels);
   const convAttributes = plainAttributes(node, CONV_INTEGER_ATTRIBUTES);
-  const wU8 = offsetToUint8(emit, w);
-  const zp128 = emit.constant('zp128', Tensor.fromArray(Uint8Array.of(128), []));
-  const convInteger = (data: Value, dataZeroPoint: Value) =>
-    emit.cast(emit.op('ConvInteger', [data, wU8, dataZeroPoint, zp128], convAttributes), DataType.DOUBLE);
-  let acc: Value;
-  if (xType === 'int8') {
-    acc = convInteger(offsetToUint8(emit, x), zp128);
-  } else {
-    const xf = emit.cast(x, DataType.FLOAT);
-    const high = emit.op('Floor', [emit.op('Mul', [xf, emit.f32('inv256', 1 / 256)])]);
-    const low = emit.op('Sub', [xf, emit.op('Mul', [high, emit.f32('c256', 256)])]);
-    const highU8 = emit.cast(emit.op('Add', [high, emit.f32('offset', 128)]), DataType.UINT8);
-    const lowU8 = emit.cast(low, DataType.UINT8);
-    const highAcc = convInteger(highU8, zp128);
-    const lowAcc = convInteger(lowU8, emit.constant('zp0', Tensor.fromArray(Uint8Array.of(0), [])));
-    acc = emit.op('Add', [emit.op('Mul', [highAcc, emit.f64('c256', 256)]), lowAcc]);
+  const xParts = uint8Parts(emit, x, xType);
+  const wParts = uint8Parts(emit, w, wType);
+  let acc: Value | undefined;
+  for (const xp of xParts) {
+    for (const wp of wParts) {
+      let part = emit.cast(emit.op('ConvInteger', [xp.data, wp.data, xp.zeroPoint, wp.zeroPoint], convAttributes), DataType.DOUBLE);
+      const factor = xp.factor * wp.factor;
+      if (factor !== 1) part = emit.op('Mul', [part, emit.f64('factor', factor)]);
+      acc = acc ? emit.op('Add', [acc, part]) : part;
+    }
   }
+  acc = emitAccShift(emit, node, acc!);
   if (bias) {
     integerType(node, bias, types, ['int32'], 'the bias');
     const shape = Tensor.fromArray(BigInt64Array.from([-1n, ...dims.slice(2).map(() => 1n)]), [dims.length - 1]);
@@ -439,6 +439,54 @@ function lowerConv(emit: Emitter, node: Node, output: Value, types: Map<Value, n
     acc = emit.op('Add', [acc, biasD]);
   }
   emitOutputStage(emit, node, acc, attrs, dims.length, 1, output);
+}
+
+/** One byte of an integer operand as ConvInteger reads it: uint8 data, its zero point, and its weight in the sum. */
+interface Uint8Part {
+  data: Value;
+  zeroPoint: Value;
+  factor: number;
+}
+
+/**
+ * An int8 operand as uint8 + 128 (zero point 128); an int16 one as its high byte floor(v / 256) + 128 (zero point
+ * 128, factor 256) and its low byte v − 256 · floor(v / 256) (zero point 0, factor 1), exact in float32 (case 4).
+ * A constant is split here, into initializers.
+ */
+function uint8Parts(emit: Emitter, value: Value, dtype: IntegerDtype): Uint8Part[] {
+  const zp128 = emit.constant('zp128', Tensor.fromArray(Uint8Array.of(128), []));
+  if (dtype === 'int8') return [{ data: offsetToUint8(emit, value), zeroPoint: zp128, factor: 1 }];
+  const zp0 = emit.constant('zp0', Tensor.fromArray(Uint8Array.of(0), []));
+  const tensor = value.constValue;
+  if (tensor && tensor.dtype === DataType.INT16) {
+    const data = tensor.toArray() as Int16Array;
+    const high = Uint8Array.from(data, (v) => Math.floor(v / 256) + 128);
+    const low = Uint8Array.from(data, (v) => v - 256 * Math.floor(v / 256));
+    return [
+      { data: emit.constant(`${value.name}_hi_u8`, Tensor.fromArray(high, tensor.dims)), zeroPoint: zp128, factor: 256 },
+      { data: emit.constant(`${value.name}_lo_u8`, Tensor.fromArray(low, tensor.dims)), zeroPoint: zp0, factor: 1 },
+    ];
+  }
+  const { high, low } = splitBytes(emit, emit.cast(value, DataType.FLOAT));
+  return [
+    { data: emit.cast(emit.op('Add', [high, emit.f32('offset', 128)]), DataType.UINT8), zeroPoint: zp128, factor: 256 },
+    { data: emit.cast(low, DataType.UINT8), zeroPoint: zp0, factor: 1 },
+  ];
+}
+
+/** hi = floor(v / 256) and lo = v − 256 · hi of an int16 tensor carried in float32 (exact). */
+function splitBytes(emit: Emitter, vf: Value): { high: Value; low: Value } {
+  const high = emit.op('Floor', [emit.op('Mul', [vf, emit.f32('inv256', 1 / 256)])]);
+  const low = emit.op('Sub', [vf, emit.op('Mul', [high, emit.f32('c256', 256)])]);
+  return { high, low };
+}
+
+/** The acc_shift of a GEMM on its exact float64 sum: Floor((acc + 2^(s−1)) · 2^−s), exact; `acc` itself for 0. */
+function emitAccShift(emit: Emitter, node: Node, acc: Value): Value {
+  const shift = accShiftAttr(node);
+  if (shift === 0) return acc;
+  const sum = emit.op('Add', [acc, emit.f64('acc_half', 2 ** (shift - 1))]);
+  return emit.op('Floor', [emit.op('Mul', [sum, emit.f64('acc_unit', 2 ** -shift)])]);
 }
 
 const CONV_TRANSPOSE_ATTRIBUTES = [...CONV_INTEGER_ATTRIBUTES, 'output_padding', 'output_shape'];
@@ -449,7 +497,7 @@ function lowerConvTranspose(emit: Emitter, node: Node, output: Value, types: Map
   const w = input(node, 1, 'w');
   const bias = node.inputs[2];
   const xType = integerType(node, x, types, ['int8', 'int16'], 'x');
-  integerType(node, w, types, ['int8'], 'w');
+  const wType = integerType(node, w, types, ['int8', 'int16'], 'w');
   const weight = w.constValue;
   if (!weight || weight.dims.length < 3) {
     throw lowerError(node, 'its weight is not a constant of rank 3 or more', 'ConvTranspose weights must be initializers.');
@@ -458,7 +506,7 @@ function lowerConvTranspose(emit: Emitter, node: Node, output: Value, types: Map
   const group = intAttr(node, 'group', 1);
   const inChannels = dims[0]!;
   const taps = dims.slice(2).reduce((a, b) => a * b, 1);
-  const limit = xType === 'int8' ? CONV_TRANSPOSE_MAX_K : CONV_TRANSPOSE_MAX_K / 2;
+  const limit = CONV_TRANSPOSE_MAX_K / (xType === 'int8' ? 1 : 2) / (wType === 'int8' ? 1 : 2);
   const perPass = Math.floor(limit / taps);
   const perGroup = inChannels / group;
   if (perPass < 1 || (perGroup > perPass && group !== 1)) {
@@ -470,26 +518,41 @@ function lowerConvTranspose(emit: Emitter, node: Node, output: Value, types: Map
   }
   const attrs = gemmOutputAttrs(node, dims[1]! * group);
   const convAttributes = plainAttributes(node, CONV_TRANSPOSE_ATTRIBUTES);
-  const values = Float32Array.from(weight.toArray() as Int8Array);
-  const rowSize = values.length / inChannels;
-  const chunks: { start: number; end: number; w: Value }[] = [];
+  const integers = Float32Array.from(weight.toArray() as Int8Array | Int16Array);
+  // The weight's parts with their factors (case 4): itself for int8, its high and low bytes for int16.
+  const wParts =
+    wType === 'int8'
+      ? [{ values: integers, factor: 1, label: '' }]
+      : [
+          { values: integers.map((v) => Math.floor(v / 256)), factor: 256, label: '_hi' },
+          { values: integers.map((v) => v - 256 * Math.floor(v / 256)), factor: 1, label: '_lo' },
+        ];
+  const rowSize = integers.length / inChannels;
   const step = perGroup > perPass ? perPass : inChannels;
-  for (let start = 0; start < inChannels; start += step) {
-    const end = Math.min(inChannels, start + step);
-    const data = values.slice(start * rowSize, end * rowSize);
-    chunks.push({ start, end, w: emit.constant(`${w.name}_f32_${start}`, Tensor.fromArray(data, [end - start, ...dims.slice(1)])) });
-  }
   const i64 = (label: string, v: number) => emit.constant(label, Tensor.fromArray(BigInt64Array.of(BigInt(v)), [1]));
-  /** Σ over all input channels of data · w, in float64: one float32 ConvTranspose per channel slice. */
+  const wChunks = wParts.map((part) => {
+    const chunks: { start: number; end: number; w: Value }[] = [];
+    for (let start = 0; start < inChannels; start += step) {
+      const end = Math.min(inChannels, start + step);
+      const data = part.values.slice(start * rowSize, end * rowSize);
+      const name = `${w.name}${part.label}_f32_${start}`;
+      chunks.push({ start, end, w: emit.constant(name, Tensor.fromArray(data, [end - start, ...dims.slice(1)])) });
+    }
+    return { chunks, factor: part.factor };
+  });
+  /** Σ over all input channels of data · w, in float64: one float32 ConvTranspose per weight part and channel slice. */
   const passes = (data: Value): Value => {
     let sum: Value | undefined;
-    for (const chunk of chunks) {
-      const slice =
-        chunks.length === 1
-          ? data
-          : emit.op('Slice', [data, i64('start', chunk.start), i64('end', chunk.end), i64('axis', 1)]);
-      const part = emit.cast(emit.op('ConvTranspose', [slice, chunk.w], convAttributes), DataType.DOUBLE);
-      sum = sum ? emit.op('Add', [sum, part]) : part;
+    for (const { chunks, factor } of wChunks) {
+      for (const chunk of chunks) {
+        const slice =
+          chunks.length === 1
+            ? data
+            : emit.op('Slice', [data, i64('start', chunk.start), i64('end', chunk.end), i64('axis', 1)]);
+        let part = emit.cast(emit.op('ConvTranspose', [slice, chunk.w], convAttributes), DataType.DOUBLE);
+        if (factor !== 1) part = emit.op('Mul', [part, emit.f64('factor', factor)]);
+        sum = sum ? emit.op('Add', [sum, part]) : part;
+      }
     }
     return sum!;
   };
@@ -498,10 +561,10 @@ function lowerConvTranspose(emit: Emitter, node: Node, output: Value, types: Map
   if (xType === 'int8') {
     acc = passes(xf);
   } else {
-    const high = emit.op('Floor', [emit.op('Mul', [xf, emit.f32('inv256', 1 / 256)])]);
-    const low = emit.op('Sub', [xf, emit.op('Mul', [high, emit.f32('c256', 256)])]);
+    const { high, low } = splitBytes(emit, xf);
     acc = emit.op('Add', [emit.op('Mul', [passes(high), emit.f64('c256', 256)]), passes(low)]);
   }
+  acc = emitAccShift(emit, node, acc);
   if (bias) {
     integerType(node, bias, types, ['int32'], 'the bias');
     const shape = Tensor.fromArray(BigInt64Array.from([-1n, ...dims.slice(2).map(() => 1n)]), [dims.length - 1]);
@@ -540,15 +603,17 @@ function lowerGemm(emit: Emitter, node: Node, output: Value, context: LoweringCo
   if (bias) integerType(node, bias, types, ['int32'], 'the bias');
   let acc: Value;
   let rank: number;
+  const shifted = accShiftAttr(node) > 0;
   if (isGemm) {
     const attributes = { transA: intAttr(node, 'transA', 0), transB: intAttr(node, 'transB', 0) };
-    acc = emit.op('Gemm', biasD ? [aD, bD, biasD] : [aD, bD], attributes);
+    acc = emit.op('Gemm', biasD && !shifted ? [aD, bD, biasD] : [aD, bD], attributes);
     rank = 2;
   } else {
     acc = emit.op('MatMul', [aD, bD]);
-    if (biasD) acc = emit.op('Add', [acc, biasD]);
     rank = Math.max(ranks.get(a) ?? 2, ranks.get(b) ?? 2);
   }
+  acc = emitAccShift(emit, node, acc);
+  if (biasD && (!isGemm || shifted)) acc = emit.op('Add', [acc, biasD]);
   // Channels run along the last axis: a [C] vector broadcasts there, and DequantizeLinear takes axis -1, whatever
   // the rank.
   emitOutputStage(emit, node, acc, attrs, rank, -1, output);

@@ -133,6 +133,13 @@ export function rescaleAttrs(node: Node): RescaleAttrs {
   return attrs;
 }
 
+/** A GEMM's acc_shift (integer-ops.ts): 0 when absent; at most 30, so that 2^acc_shift and the sums stay exact. */
+export function accShiftAttr(node: Node): number {
+  const shift = intAttr(node, 'acc_shift', 0);
+  if (!Number.isInteger(shift) || shift < 0 || shift > 30) throw attributeError(node, `acc_shift must be in [0, 30], got ${shift}`);
+  return shift;
+}
+
 /** The output stage of a quantkit Conv / Gemm / MatMul. */
 export interface GemmOutputAttrs {
   outDtype: OutDtype;

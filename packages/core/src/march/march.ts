@@ -7,7 +7,11 @@ export type OfficialMarch = 'nash-m' | 'nash-h';
 export interface DtypeCapabilities {
   /** Activation input types of conv / matmul. */
   readonly gemmInputs: readonly ('int8' | 'int16')[];
-  readonly gemmWeights: readonly 'int8'[];
+  /**
+   * Constant weight types of conv / matmul, per output channel. int16 weights (with int16 activations, Horizon's
+   * "double int16") need a quantized int8 / int16 output: a GEMM with an int32 / float32 output takes int8 weights.
+   */
+  readonly gemmWeights: readonly ('int8' | 'int16')[];
   /** Output types a GEMM-like op can emit directly. */
   readonly gemmOutputs: readonly ('int8' | 'int16' | 'int32' | 'float32')[];
 }

@@ -7,7 +7,7 @@ import { nodeTrait } from '../ops/op-traits.js';
 import type { PassDiagnostic } from '../pass/pass.js';
 import { staticValues } from './constants.js';
 import { findGemmGroups, siluAt } from './fuse-gemm.js';
-import type { ActivationQuant, GemmGroup, QuantPlan } from './quant-plan.js';
+import type { ActivationQuant, GemmGroup, QuantPlan, WeightDtype } from './quant-plan.js';
 
 export interface BuiltPlan {
   plan: QuantPlan;
@@ -28,7 +28,8 @@ export interface BuiltPlan {
  * - shape ops: nothing;
  * - ops with no trait (CPU fallback) and GEMM-like ops that could not be grouped: their outputs, so that the
  *   next BPU op reads a quantized input; each is reported.
- * Every ActivationQuant has the template's activation dtype; `activations` is in graph order.
+ * Every ActivationQuant has the template's activation dtype; `activations` is in graph order. Every group with a
+ * constant weight gets the template's weight dtype in `weights` (finalizePlan keeps qint8 on high-precision outputs).
  */
 export function buildQuantPlan(model: Model, template: QuantTemplate): BuiltPlan {
   const graph = model.graph;
@@ -82,8 +83,10 @@ export function buildQuantPlan(model: Model, template: QuantTemplate): BuiltPlan
     });
   }
 
+  const weights = new Map<GemmGroup, WeightDtype>();
+  for (const group of groups) if (group.weight) weights.set(group, template.weight);
   return {
-    plan: { template: template.name, groups, activations, highPrecision: new Set(), float: new Set() },
+    plan: { template: template.name, groups, activations, highPrecision: new Set(), float: new Set(), weights },
     diagnostics,
   };
 }

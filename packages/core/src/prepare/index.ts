@@ -16,4 +16,4 @@ export {
   type ReusedOutputs,
 } from './overrides.js';
 export { prepare, type PrepareOptions, type PrepareResult } from './prepare.js';
-export { BUILTIN_TEMPLATES, INT16_TEMPLATE, INT8_TEMPLATE, templateByName, templateFromOption } from './templates.js';
+export { BUILTIN_TEMPLATES, INT16_TEMPLATE, INT16W_TEMPLATE, INT8_TEMPLATE, templateByName, templateFromOption } from './templates.js';

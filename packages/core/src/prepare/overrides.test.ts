@@ -8,7 +8,8 @@ import { Tensor } from '../ir/tensor.js';
 import { buildQuantPlan } from './build-plan.js';
 import { finalizePlan } from './finalize-plan.js';
 import { applyOverrides, globToRegExp, loadQuantConfig, parseQuantConfig, type Override } from './overrides.js';
-import { INT8_TEMPLATE } from './templates.js';
+import { weightDtypeOf } from './quant-plan.js';
+import { INT16W_TEMPLATE, INT8_TEMPLATE } from './templates.js';
 import { errorOf } from '../testing/error-of.js';
 
 const zeros = (...dims: number[]) => Tensor.fromArray(new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
@@ -141,6 +142,76 @@ describe('applyOverrides', () => {
   });
 });
 
+describe('applyOverrides: weight', () => {
+  /** The model with conv3's output at high precision, as the high-precision-output pass leaves it. */
+  function highPrecisionTail() {
+    const g = model();
+    g.plan.activations.delete(g.out);
+    g.plan.highPrecision.add(g.out);
+    return g;
+  }
+  const weightOf = (g: ReturnType<typeof model>, name: string) =>
+    weightDtypeOf(g.plan, g.plan.groups.find((group) => group.node.name === name)!);
+
+  it('sets the weight type of the named GEMM only; the others keep the template\'s', () => {
+    const g = apply([{ node: '/conv2/Conv', weight: 'qint16' }]);
+    expect(['/conv1/Conv', '/conv2/Conv', '/conv3/Conv'].map((n) => weightOf(g, n))).toEqual(['qint8', 'qint16', 'qint8']);
+    expect(g.plan.activations.get(g.c2)?.dtype).toBe('qint8');
+  });
+
+  it('a node of the group (its fused Relu) stands for the group; `dtype` and `weight` apply together', () => {
+    const g = apply([{ node: '/conv1/Relu', dtype: 'qint16', weight: 'qint16' }]);
+    expect(weightOf(g, '/conv1/Conv')).toBe('qint16');
+    expect(g.plan.activations.get(g.a)?.dtype).toBe('qint16');
+  });
+
+  it('refuses qint16 on a GEMM with a high-precision output, naming the node and the rule', () => {
+    const g = highPrecisionTail();
+    const error = errorOf(() => applyOverrides(g.m, g.plan, [{ node: '/conv3/Conv', weight: 'qint16' }], INT8_TEMPLATE));
+    expect(error.code).toBe('QK_CONFIG');
+    expect(error.subject).toBe('/conv3/Conv');
+    expect(error.message).toContain("override #1 (node \"/conv3/Conv\" → weight qint16) asks for qint16 weights, but '/conv3/Conv' (Conv) has a high-precision output");
+    expect(error.message).toContain('a GEMM with a high-precision output keeps qint8 weights');
+  });
+
+  it('refuses qint16 weights with a float output: a float override makes the output high precision', () => {
+    const error = errorOf(() => apply([{ node: '/conv2/Conv', dtype: 'float', weight: 'qint16' }]));
+    expect(error.message).toContain('keeps qint8 weights');
+  });
+
+  it('a glob or op type skips high-precision GEMMs with an info and raises the others', () => {
+    const g = highPrecisionTail();
+    const diagnostics = applyOverrides(g.m, g.plan, [{ opType: 'Conv', weight: 'qint16' }], INT8_TEMPLATE);
+    expect(['/conv1/Conv', '/conv2/Conv', '/conv3/Conv'].map((n) => weightOf(g, n))).toEqual(['qint16', 'qint16', 'qint8']);
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0]).toMatchObject({ level: 'info', node: '/conv3/Conv' });
+  });
+
+  it('refuses `weight` on a node that is no GEMM, by name or by op type, naming it', () => {
+    const byName = errorOf(() => apply([{ node: '/softmax/Softmax', weight: 'qint16' }]));
+    expect(byName.code).toBe('QK_CONFIG');
+    expect(byName.subject).toBe('/softmax/Softmax');
+    expect(byName.message).toContain("sets a weight type on '/softmax/Softmax' (Softmax), but it is not a GEMM-like op");
+    expect(errorOf(() => apply([{ opType: 'Transpose', weight: 'qint8' }])).message).toContain("'/t/Transpose' (Transpose)");
+  });
+
+  it('a glob over GEMMs and other ops raises the GEMMs', () => {
+    const g = apply([{ node: '/conv1/*', weight: 'qint16' }]);
+    expect(weightOf(g, '/conv1/Conv')).toBe('qint16');
+  });
+
+  it('finalizePlan gives a template\'s qint16 weights back to qint8 on high-precision outputs, with one info', () => {
+    const g = model();
+    const { plan } = buildQuantPlan(g.m, INT16W_TEMPLATE);
+    plan.activations.delete(g.out);
+    plan.highPrecision.add(g.out);
+    const diagnostics = finalizePlan(g.m, plan);
+    const names = plan.groups.map((group) => `${group.node.name}:${weightDtypeOf(plan, group)}`);
+    expect(names).toEqual(['/conv1/Conv:qint16', '/conv2/Conv:qint16', '/conv3/Conv:qint8']);
+    expect(diagnostics.map((d) => d.message)).toEqual(['1 GEMM with a high-precision output keeps qint8 weights (/conv3/Conv).']);
+  });
+});
+
 describe('globToRegExp', () => {
   it('matches whole names with * and ?, everything else literal', () => {
     expect(globToRegExp('/linear3/*').test('/linear3/MatMul')).toBe(true);
@@ -165,14 +236,27 @@ describe('parseQuantConfig', () => {
     });
   });
 
+  it('accepts `weight` alone or with `dtype`', () => {
+    const overrides = [
+      { node: '/layer1/*', weight: 'qint16' },
+      { opType: 'Conv', dtype: 'qint16', weight: 'qint16' },
+      { node: 'fc', weight: 'qint8' },
+    ];
+    expect(parseQuantConfig({ template: 'int16w', overrides })).toEqual({ template: 'int16w', overrides });
+  });
+
   it.each([
     [{ templat: 'int8' }, 'cfg.json: unknown key `templat` (known keys: template, reusedOutputs, overrides).'],
+    [{ overrides: [{ node: 'a', weights: 'qint16' }] }, 'unknown key `overrides[0].weights` (known keys: node, opType, dtype, weight)'],
     [{ overrides: [{ node: 'a', dtype: 'qint8', optype: 'Add' }] }, 'unknown key `overrides[0].optype`'],
-    [{ template: 'int4' }, '`template` must be one of int8, int16 (got "int4")'],
+    [{ template: 'int4' }, '`template` must be one of int8, int16, int16w (got "int4")'],
     [{ reusedOutputs: 'yes' }, '`reusedOutputs` must be one of rescale, quantize'],
     [{ overrides: {} }, '`overrides` must be an array'],
     [{ overrides: [{ node: 'a', dtype: 'int8' }] }, '`overrides[0].dtype` must be one of qint8, qint16, float (got "int8")'],
     [{ overrides: [{ dtype: 'float' }] }, '`overrides[0]` needs `node`'],
+    [{ overrides: [{ node: 'a' }] }, '`overrides[0]` needs `dtype` (the output activation type) or `weight`'],
+    [{ overrides: [{ node: 'a', weight: 'int16' }] }, '`overrides[0].weight` must be one of qint8, qint16 (got "int16")'],
+    [{ overrides: [{ node: 'a', weight: 'float' }] }, '`overrides[0].weight` must be one of qint8, qint16 (got "float")'],
     [{ overrides: [{ node: 3, dtype: 'float' }] }, '`overrides[0].node` must be a non-empty string'],
     [[], 'the top level must be a JSON object'],
   ])('rejects %j', (data, message) => {

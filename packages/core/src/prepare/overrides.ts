@@ -7,7 +7,7 @@ import type { Use, Value } from '../ir/value.js';
 import type { QuantTemplate } from '../march/template.js';
 import type { PassDiagnostic } from '../pass/pass.js';
 import { staticValues } from './constants.js';
-import type { ActivationDtype, GemmGroup, QuantPlan } from './quant-plan.js';
+import { hasHighPrecisionOutput, WEIGHT_DTYPES, type ActivationDtype, type GemmGroup, type QuantPlan, type WeightDtype } from './quant-plan.js';
 import { BUILTIN_TEMPLATES } from './templates.js';
 
 export type OverrideDtype = ActivationDtype | 'float';
@@ -19,12 +19,14 @@ export const REUSED_OUTPUTS: readonly ReusedOutputs[] = ['rescale', 'quantize'];
 
 /**
  * One override (Horizon's ModuleNameQconfigSetter): the nodes whose name matches `node` (exact, or a glob with
- * `*` and `?`) and whose op type is `opType` — at least one of the two — get output activations of `dtype`.
+ * `*` and `?`) and whose op type is `opType` — at least one of the two — get output activations of `dtype`
+ * and / or, GEMM-like nodes only, constant weights of `weight` — at least one of the two.
  */
 export interface Override {
   readonly node?: string;
   readonly opType?: string;
-  readonly dtype: OverrideDtype;
+  readonly dtype?: OverrideDtype;
+  readonly weight?: WeightDtype;
 }
 
 /** The JSON config file of `quantkit calibrate --config`. */
@@ -35,7 +37,7 @@ export interface QuantConfig {
 }
 
 const CONFIG_KEYS = ['template', 'reusedOutputs', 'overrides'] as const;
-const OVERRIDE_KEYS = ['node', 'opType', 'dtype'] as const;
+const OVERRIDE_KEYS = ['node', 'opType', 'dtype', 'weight'] as const;
 
 /** Reads and validates a config file; errors name the file and the offending key. */
 export async function loadQuantConfig(path: string, templates: readonly QuantTemplate[] = BUILTIN_TEMPLATES): Promise<QuantConfig> {
@@ -87,12 +89,20 @@ function parseOverride(entry: unknown, where: string, fail: Fail): Override {
   if (entry.node === undefined && entry.opType === undefined) {
     fail(`\`${where}\``, 'needs `node` (a name or glob) or `opType`, or both.');
   }
-  if (!OVERRIDE_DTYPES.includes(entry.dtype as OverrideDtype)) {
+  if (entry.dtype === undefined && entry.weight === undefined) {
+    fail(`\`${where}\``, 'needs `dtype` (the output activation type) or `weight` (the weight type of a GEMM), or both.');
+  }
+  if (entry.dtype !== undefined && !OVERRIDE_DTYPES.includes(entry.dtype as OverrideDtype)) {
     fail(`\`${where}.dtype\``, `must be one of ${OVERRIDE_DTYPES.join(', ')} (got ${JSON.stringify(entry.dtype)}).`);
   }
-  const override: { node?: string; opType?: string; dtype: OverrideDtype } = { dtype: entry.dtype as OverrideDtype };
+  if (entry.weight !== undefined && !WEIGHT_DTYPES.includes(entry.weight as WeightDtype)) {
+    fail(`\`${where}.weight\``, `must be one of ${WEIGHT_DTYPES.join(', ')} (got ${JSON.stringify(entry.weight)}).`);
+  }
+  const override: { node?: string; opType?: string; dtype?: OverrideDtype; weight?: WeightDtype } = {};
   if (entry.node !== undefined) override.node = entry.node as string;
   if (entry.opType !== undefined) override.opType = entry.opType as string;
+  if (entry.dtype !== undefined) override.dtype = entry.dtype as OverrideDtype;
+  if (entry.weight !== undefined) override.weight = entry.weight as WeightDtype;
   return override;
 }
 
@@ -119,7 +129,11 @@ export function describeOverride(override: Override, index: number): string {
     override.node !== undefined ? `node ${JSON.stringify(override.node)}` : undefined,
     override.opType !== undefined ? `opType ${JSON.stringify(override.opType)}` : undefined,
   ].filter(Boolean);
-  return `override #${index + 1} (${parts.join(', ')} → ${override.dtype})`;
+  const sets = [
+    override.dtype !== undefined ? override.dtype : undefined,
+    override.weight !== undefined ? `weight ${override.weight}` : undefined,
+  ].filter(Boolean);
+  return `override #${index + 1} (${parts.join(', ')} → ${sets.join(', ')})`;
 }
 
 /**
@@ -136,7 +150,13 @@ export function describeOverride(override: Override, index: number): string {
  *   ActivationQuant with `uses` limited to those inputs, as for a reused output.
  *   For a GEMM group this is its output only: its weights stay int8 per channel and its input stays quantized,
  *   so the group is lowered like a high-precision output (int32 + dequantize on nash-m, float32 on nash-h).
- * An override that matches no node, or only nodes with no float activation output, is a QK_CONFIG error.
+ * - `weight` sets the constant weight type of the GEMM groups of the matched nodes, after every `dtype` has been
+ *   applied (a `float` output is a high-precision output). `qint16` on a group whose output is high precision
+ *   (hasHighPrecisionOutput: the seed's model-output rule, a reused output, a float override) is refused, naming
+ *   the node and the rule — except that a glob or an `opType` override skips such groups (reported as info) as
+ *   long as it raises at least one. A node that is not part of a GEMM group with a constant weight is refused
+ *   when the override names it exactly or by `opType`; a glob that matches no such node at all is refused.
+ * An override that matches no node, or (`dtype`) only nodes with no float activation output, is a QK_CONFIG error.
  */
 export function applyOverrides(
   model: Model,
@@ -156,21 +176,27 @@ export function applyOverrides(
   for (const group of plan.groups) for (const node of group.nodes) groupOf.set(node, group);
   const nodes = graph.nodes();
 
-  const decided = new Map<Value, OverrideDtype>();
-  valid.forEach((override, index) => {
+  const matchedBy = valid.map((override, index) => {
     const pattern = override.node === undefined ? undefined : globToRegExp(override.node);
     const matched = nodes.filter(
       (n) => (pattern === undefined || pattern.test(n.name)) && (override.opType === undefined || n.opType === override.opType),
     );
-    const what = describeOverride(override, index);
     if (matched.length === 0) {
       const opTypes = [...new Set(nodes.map((n) => n.opType))].sort().join(', ');
       const sample = nodes.slice(0, 3).map((n) => JSON.stringify(n.name)).join(', ');
-      throw new QuantkitError('QK_CONFIG', `${what} matches no node of the model.`, {
+      throw new QuantkitError('QK_CONFIG', `${describeOverride(override, index)} matches no node of the model.`, {
         hint: `Node names are matched whole (PyTorch exports names like ${sample}; use a glob such as "/linear3/*"). Op types in the model: ${opTypes}.`,
         subject: override.node ?? override.opType,
       });
     }
+    return matched;
+  });
+
+  const decided = new Map<Value, OverrideDtype>();
+  valid.forEach((override, index) => {
+    if (override.dtype === undefined) return;
+    const matched = matchedBy[index]!;
+    const what = describeOverride(override, index);
     const targets = new Set<Value>();
     for (const node of matched) {
       const group = groupOf.get(node);
@@ -185,7 +211,7 @@ export function applyOverrides(
     }
     for (const value of targets) {
       decided.delete(value);
-      decided.set(value, override.dtype);
+      decided.set(value, override.dtype!);
     }
   });
 
@@ -242,6 +268,66 @@ export function applyOverrides(
     if (gemmUses.length > 0) activations.set(value, { value, dtype, uses: gemmUses });
   };
   for (const [value, dtype] of decided) if (dtype === 'float') makeFloat(value);
+
+  valid.forEach((override, index) => {
+    if (override.weight !== undefined) diagnostics.push(...applyWeightOverride(plan, override, index, matchedBy[index]!, groupOf));
+  });
+  return diagnostics;
+}
+
+/** The `weight` of one override (see applyOverrides), once every `dtype` is applied. */
+function applyWeightOverride(
+  plan: QuantPlan,
+  override: Override,
+  index: number,
+  matched: readonly Node[],
+  groupOf: ReadonlyMap<Node, GemmGroup>,
+): PassDiagnostic[] {
+  const what = describeOverride(override, index);
+  const exact = override.node !== undefined && !/[*?]/.test(override.node);
+  const strict = exact || override.node === undefined;
+  const groups = new Set<GemmGroup>();
+  const others: Node[] = [];
+  for (const node of matched) {
+    const group = groupOf.get(node);
+    if (group?.weight) groups.add(group);
+    else others.push(node);
+  }
+  if (others.length > 0 && (strict || groups.size === 0)) {
+    const node = others[0]!;
+    const group = groupOf.get(node);
+    const why = group
+      ? `it multiplies two activations (${group.node.describe()} has no constant weight)`
+      : 'it is not a GEMM-like op (Conv, ConvTranspose, Gemm, MatMul) or part of one';
+    throw new QuantkitError('QK_CONFIG', `${what} sets a weight type on ${node.describe()}, but ${why}.`, {
+      hint: 'A `weight` override applies to the Conv / ConvTranspose / Gemm / MatMul nodes with a constant weight; use `dtype` for activations.',
+      subject: node.name,
+    });
+  }
+  const diagnostics: PassDiagnostic[] = [];
+  const weights = (plan.weights ??= new Map());
+  const wanted = override.weight!;
+  let raised = 0;
+  for (const group of groups) {
+    if (wanted === 'qint16' && hasHighPrecisionOutput(plan, group)) {
+      const rule = `${group.node.describe()} has a high-precision output (${group.output.name} is not requantized: a model output, a reused output or a float override), and a GEMM with a high-precision output keeps qint8 weights`;
+      if (exact || groups.size === 1) {
+        throw new QuantkitError('QK_CONFIG', `${what} asks for qint16 weights, but ${rule}.`, {
+          hint: 'Leave this node out of the override; its int32 / float32 output is already at the precision int16 weights would serve.',
+          subject: group.node.name,
+        });
+      }
+      diagnostics.push({ pass: 'overrides', level: 'info', node: group.node.name, message: `${what}: ${rule}; it keeps them.` });
+      continue;
+    }
+    weights.set(group, wanted);
+    raised++;
+  }
+  if (wanted === 'qint16' && raised === 0) {
+    throw new QuantkitError('QK_CONFIG', `${what} asks for qint16 weights, but every GEMM it matches has a high-precision output, and a GEMM with a high-precision output keeps qint8 weights.`, {
+      subject: override.node ?? override.opType,
+    });
+  }
   return diagnostics;
 }
 

@@ -58,6 +58,6 @@ export async function prepare(model: Model, options: PrepareOptions = {}): Promi
   }
   const plan = quantPlanOf(prepared);
   diagnostics.push(...applyOverrides(prepared, plan, options.overrides ?? [], template));
-  finalizePlan(prepared, plan);
+  diagnostics.push(...finalizePlan(prepared, plan));
   return { model: prepared, plan, diagnostics };
 }

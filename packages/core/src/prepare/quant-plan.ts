@@ -3,8 +3,15 @@ import type { Model } from '../ir/model.js';
 import type { Node } from '../ir/node.js';
 import type { Use, Value } from '../ir/value.js';
 
-/** Activation types: Horizon's qint8 and qint16. Weights are always qint8 per channel, biases qint32. */
+/** Activation types: Horizon's qint8 and qint16. */
 export type ActivationDtype = 'qint8' | 'qint16';
+
+/**
+ * Weight types of a GEMM's constant weight, per output channel, symmetric: qint8, or qint16 (Horizon's "double
+ * int16" with int16 activations). Biases are qint32.
+ */
+export type WeightDtype = 'qint8' | 'qint16';
+export const WEIGHT_DTYPES: readonly WeightDtype[] = ['qint8', 'qint16'];
 
 export type GemmKind = 'Conv' | 'ConvTranspose' | 'Gemm' | 'MatMul';
 
@@ -66,6 +73,11 @@ export interface QuantPlan {
   highPrecision: Set<Value>;
   /** Values an override keeps in float. */
   float: Set<Value>;
+  /**
+   * The weight type of each group with a constant weight (weightDtypeOf reads it; a group without an entry, or a
+   * plan without the map, has qint8 weights). prepare settles it last: see settleWeightDtypes.
+   */
+  weights?: Map<GemmGroup, WeightDtype>;
 }
 
 const plans = new WeakMap<Model, QuantPlan>();
@@ -88,6 +100,23 @@ export function quantPlanOf(model: Model): QuantPlan {
     });
   }
   return plan;
+}
+
+/** The weight type of a group: its entry in `plan.weights`, else qint8. */
+export function weightDtypeOf(plan: QuantPlan, group: GemmGroup): WeightDtype {
+  return plan.weights?.get(group) ?? 'qint8';
+}
+
+/**
+ * Whether a group's output is high precision: not quantized for every reader (int32 on nash-m, float32 on nash-h,
+ * float in qat.onnx) — a model output under the seed's rule, a reused output whose graph output stays high
+ * precision, a float override, or an output no ActivationQuant covers. Such a GEMM keeps int8 weights.
+ */
+export function hasHighPrecisionOutput(plan: QuantPlan, group: GemmGroup): boolean {
+  const out = group.output;
+  if (plan.highPrecision.has(out) || plan.float.has(out)) return true;
+  const quant = plan.activations.get(out);
+  return quant === undefined || quant.uses !== undefined;
 }
 
 /** The group whose final output is `value`, if any. */

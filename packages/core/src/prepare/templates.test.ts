@@ -12,8 +12,17 @@ describe('templates', () => {
     expect(templateByName('int16')).toMatchObject({ activation: 'qint16', weight: 'qint8', highPrecisionOutput: true });
   });
 
+  it('int16w is "double int16": qint16 activations and weights, high-precision outputs', () => {
+    expect(templateByName('int16w')).toMatchObject({ activation: 'qint16', weight: 'qint16', highPrecisionOutput: true });
+  });
+
   it('lists the built-in templates', () => {
-    expect(BUILTIN_TEMPLATES.map((t) => t.name)).toEqual(['int8', 'int16']);
+    expect(BUILTIN_TEMPLATES.map((t) => t.name)).toEqual(['int8', 'int16', 'int16w']);
+  });
+
+  it('takes a plugin template object with qint16 weights', () => {
+    const template: QuantTemplate = { name: 'w16', summary: 'w16', activation: 'qint8', weight: 'qint16', highPrecisionOutput: false };
+    expect(templateFromOption(template)).toBe(template);
   });
 
   it('rejects an unknown name with QK_CONFIG listing the known ones', () => {

@@ -19,7 +19,20 @@ export const INT16_TEMPLATE: QuantTemplate = Object.freeze({
   highPrecisionOutput: true,
 });
 
-export const BUILTIN_TEMPLATES: readonly QuantTemplate[] = Object.freeze([INT8_TEMPLATE, INT16_TEMPLATE]);
+/**
+ * Horizon's "double int16": int16 activations and int16 per-channel weights. A GEMM with a high-precision output
+ * keeps int8 weights (its output needs no requantization, and the march takes int16 weights only with a quantized
+ * output), so the model's last GEMMs are as in the int16 template.
+ */
+export const INT16W_TEMPLATE: QuantTemplate = Object.freeze({
+  name: 'int16w',
+  summary: 'qint16 activations, qint16 per-channel weights ("double int16"), high-precision GEMM outputs with qint8 weights',
+  activation: 'qint16',
+  weight: 'qint16',
+  highPrecisionOutput: true,
+});
+
+export const BUILTIN_TEMPLATES: readonly QuantTemplate[] = Object.freeze([INT8_TEMPLATE, INT16_TEMPLATE, INT16W_TEMPLATE]);
 
 /** The template named `name` among `available` (the built-in ones unless a caller adds its plugins'). */
 export function templateByName(name: string, available: readonly QuantTemplate[] = BUILTIN_TEMPLATES): QuantTemplate {
@@ -52,7 +65,7 @@ function isQuantTemplate(value: unknown): value is QuantTemplate {
   return (
     typeof t.name === 'string' &&
     (t.activation === 'qint8' || t.activation === 'qint16') &&
-    t.weight === 'qint8' &&
+    (t.weight === 'qint8' || t.weight === 'qint16') &&
     typeof t.highPrecisionOutput === 'boolean'
   );
 }

@@ -242,6 +242,38 @@ describe('exportQdq: weights and biases', () => {
     expect(model.graph.initializers.has('w1')).toBe(false);
   });
 
+  it('stores qint16 weights (the plan\'s `weights`) as int16 per channel: scale amax_c / 32767.5; opset 21; the bias of int16 × int16 at s_in · s_w[c] · 2^8', () => {
+    const t = twoLinears();
+    const plan = attachPlan(t.model, { groups: [t.g1, t.g2], activations: [quant(t.x, 'qint16'), quant(t.h, 'qint8')] });
+    plan.weights = new Map([[t.g1, 'qint16']]);
+    const params = (value: Value) => (value.name === 'x' ? qparamsFromAmax(1, 'qint16') : int8Params(value));
+    const { model } = exportQdq(t.model, params);
+    expect(model.opset).toBe(21);
+    const dq = nodeNamed(model, 'mm1').inputs[1]!.producer()!;
+    const q = initializer(model, dq.inputs[0]!.name);
+    expect(q.dtype).toBe(DataType.INT16);
+    expect(initializer(model, dq.inputs[2]!.name).dtype).toBe(DataType.INT16);
+    const w = t.w1.constValue!.toFloat32();
+    const scales = initializer(model, dq.inputs[1]!.name).toArray() as Float32Array;
+    for (let c = 0; c < 3; c++) {
+      const amax = Math.max(...[0, 1, 2, 3].map((k) => Math.abs(w[k * 3 + c]!)));
+      expect(scales[c]).toBe(Math.fround(Math.fround(amax) / 32767.5));
+    }
+    const ints = q.toArray() as Int16Array;
+    w.forEach((v, i) => expect(ints[i]).toBe(Math.max(-32768, Math.min(32767, roundHalfEven(Math.fround(v / scales[i % 3]!))))));
+    // The channel maxima reach the ends of the int16 range.
+    expect(Math.max(...Array.from(ints, Math.abs))).toBeGreaterThanOrEqual(32767);
+    // The bias of the int16 × int16 group sits on the shifted accumulator grid; linear2 (int8 × int8) is as before.
+    const biasScales = initializer(model, nodeNamed(model, 'add1').inputs[1]!.producer()!.inputs[1]!.name).toArray() as Float32Array;
+    const sIn = scaleFromAmax(1, 'qint16');
+    for (let c = 0; c < 3; c++) expect(biasScales[c]).toBe(Math.fround(sIn * 256 * scales[c]!));
+    expect(initializer(model, nodeNamed(model, 'mm2').inputs[1]!.producer()!.inputs[0]!.name).dtype).toBe(DataType.INT8);
+    // weightsOnly keeps the plan's weight types, and so opset 21.
+    const floor = exportQdq(t.model, params, { weightsOnly: true }).model;
+    expect(floor.opset).toBe(21);
+    expect(initializer(floor, nodeNamed(floor, 'mm1').inputs[1]!.producer()!.inputs[0]!.name).dtype).toBe(DataType.INT16);
+  });
+
   it('gives an all-zero weight channel a non-zero scale', () => {
     const b = new GraphBuilder('zero');
     const x = b.input('x', DataType.FLOAT, [1, 2]);

@@ -7,8 +7,9 @@ import { Node } from '../ir/node.js';
 import { Tensor } from '../ir/tensor.js';
 import { Value } from '../ir/value.js';
 import { verifyModel } from '../ir/verify.js';
-import type { ActivationQuant, GemmGroup, QuantPlan } from '../prepare/quant-plan.js';
-import { quantPlanOf } from '../prepare/quant-plan.js';
+import { DOUBLE_INT16_ACC_SHIFT } from '../integer/integer-ops.js';
+import type { ActivationDtype, ActivationQuant, GemmGroup, QuantPlan, WeightDtype } from '../prepare/quant-plan.js';
+import { quantPlanOf, weightDtypeOf } from '../prepare/quant-plan.js';
 import {
   absMaxPerChannel,
   absMaxPerTensor,
@@ -31,8 +32,8 @@ export const QDQ_MIN_INT8_OPSET = 13;
 
 export interface ExportQdqOptions {
   /**
-   * Quantize only the weights (int8 per channel) and leave every activation and bias in float: the precision
-   * floor that int8 weights alone impose, whatever the activations do.
+   * Quantize only the weights (per channel, each group's plan type) and leave every activation and bias in float:
+   * the precision floor that the weights alone impose, whatever the activations do.
    */
   weightsOnly?: boolean;
 }
@@ -59,7 +60,7 @@ export type QParamsLookup = (value: Value) => QParams | undefined;
  * simulates the quantized model in onnxruntime and is what `convert` reads. The input model is not modified.
  *
  * 1. Opset: a copy of the model is upgraded (`upgradeOpset`) to the lowest opset that expresses it: 21 (IR ≥ 10)
- *    when any activation is int16; otherwise the model's own opset, at least 13 (per-axis DequantizeLinear).
+ *    when any activation or weight is int16; otherwise the model's own opset, at least 13 (per-axis DequantizeLinear).
  *    onnxruntime's default graph optimizations reject int8 Q/DQ stamped opset 21 (DESIGN.md §11), so an int8
  *    qat.onnx must not be raised further than it needs.
  * 2. Activations: each ActivationQuant gets `QuantizeLinear → DequantizeLinear` right after its producer (after
@@ -69,11 +70,13 @@ export type QParamsLookup = (value: Value) => QParams | undefined;
  *    renamed `<name>_float` and the DequantizeLinear output takes `<name>`. With `uses`, only those inputs read it
  *    (a reused output, or a float override read by a GEMM: the graph output and other readers stay float).
  *    High-precision and float values get no Q/DQ of their own.
- * 3. Weights: each group's constant weight (also one behind Identity) becomes an int8 initializer
- *    `<w>_quantized` with per-channel scales `amax_c / 127.5` along `weightAxis` (one scale for a weight of rank
- *    < 2), read through `DequantizeLinear(axis = weightAxis)`; one DequantizeLinear per group, right before it.
+ * 3. Weights: each group's constant weight (also one behind Identity) becomes an initializer `<w>_quantized` of
+ *    the group's weight type (weightDtypeOf: int8, scales `amax_c / 127.5`; int16, `amax_c / 32767.5`) per channel
+ *    along `weightAxis` (one scale for a weight of rank < 2), read through `DequantizeLinear(axis = weightAxis)`;
+ *    one DequantizeLinear per group, right before it.
  * 4. Biases: int32 at `s_in · s_w[c]` (`s_in` the scale of the group's quantized input; `s_w` the weight's scales,
- *    or the second operand's scale when both operands are activations), saturated, through a DequantizeLinear
+ *    or the second operand's scale when both operands are activations), times 2^DOUBLE_INT16_ACC_SHIFT when both
+ *    the input and the weight are int16 (the integer GEMM's accumulator scale, integer-ops.ts), saturated, through a DequantizeLinear
  *    along the bias's channel axis (its last axis; the only one of a 1-D bias). A bias whose input is float, or
  *    whose channels do not match the weight's, stays float.
  * 5. `weightsOnly`: step 3 alone.
@@ -98,6 +101,7 @@ export function exportQdq(prepared: Model, qparams: QParamsLookup, options: Expo
 
 /** 21 when the export writes an int16 Q/DQ pair, else 13 (see exportQdq, case 1). */
 function qdqOpsetFloor(plan: QuantPlan, options: ExportQdqOptions): number {
+  for (const group of plan.groups) if (group.weight && weightDtypeOf(plan, group) === 'qint16') return QDQ_OPSET;
   if (options.weightsOnly ?? false) return QDQ_MIN_INT8_OPSET;
   for (const quant of plan.activations.values()) {
     if (quant.dtype !== 'qint16') continue;
@@ -113,6 +117,12 @@ function qdqOpsetFloor(plan: QuantPlan, options: ExportQdqOptions): number {
 const ZERO_POINT = {
   qint8: () => new Int8Array(1),
   qint16: () => new Int16Array(1),
+} as const;
+
+/** Zero points of `n` channels of each weight type. */
+const ZERO_POINTS = {
+  qint8: (n: number) => new Int8Array(n),
+  qint16: (n: number) => new Int16Array(n),
 } as const;
 
 interface QuantizedWeight {
@@ -131,8 +141,10 @@ class QdqExporter {
   private readonly cursor = new Map<Node | Graph, Node>();
   /** DequantizeLinear outputs of activations → their scale, for the biases. */
   private readonly activationScale = new Map<Value, number>();
+  private readonly activationDtype = new Map<Value, ActivationDtype>();
   private readonly weightScales = new Map<GemmGroup, Float32Array>();
-  private readonly weightCache = new Map<Value, Map<number | undefined, QuantizedWeight>>();
+  /** Per constant: its quantized copies by `axis/dtype`. */
+  private readonly weightCache = new Map<Value, Map<string, QuantizedWeight>>();
   /** Constants whose readers were switched to integer copies: removed at the end if nothing else reads them. */
   private readonly replaced: ConstantSource[] = [];
   /** Values renamed or removed: their value_info declarations go. */
@@ -213,6 +225,7 @@ class QdqExporter {
       for (const { node, index } of readers) node.setInput(index, output);
       if (toOutput) graph.outputs.forEach((v, i) => v === value && (graph.outputs[i] = output));
       this.activationScale.set(output, scale);
+      this.activationDtype.set(output, quant.dtype);
       this.twins.push({ float: name, quantized: output.name });
     }
   }
@@ -227,7 +240,7 @@ class QdqExporter {
       const indices = inputIndices(node, weight);
       if (indices.length === 0)
         throw planError(`the weight ${group.weight.name} of ${node.describe()} is not one of its inputs`);
-      const quantized = this.quantizedWeight(source, group.weightAxis, node);
+      const quantized = this.quantizedWeight(source, group.weightAxis, weightDtypeOf(this.plan, group), node);
       const output = new Value(this.names.unique(`${source.value.name}_dequantized`));
       const dequantize = new Node({
         opType: 'DequantizeLinear',
@@ -258,7 +271,12 @@ class QdqExporter {
         this.weightScales.get(group) ??
         (group.input2 ? scalarOrUndefined(this.readScale(group, node, group.input2)) : undefined);
       if (inputScale === undefined || weightScales === undefined) continue;
-      const scales = biasScales(source.tensor.dims, inputScale, weightScales, group.kind === 'ConvTranspose');
+      const doubleInt16 =
+        this.weightScales.has(group) &&
+        weightDtypeOf(this.plan, group) === 'qint16' &&
+        this.readDtype(group, node, group.input) === 'qint16';
+      const accScale = doubleInt16 ? inputScale * 2 ** DOUBLE_INT16_ACC_SHIFT : inputScale;
+      const scales = biasScales(source.tensor.dims, accScale, weightScales, group.kind === 'ConvTranspose');
       if (!scales) continue;
       if (source.tensor.dtype !== DataType.FLOAT) {
         throw new QuantkitError(
@@ -330,7 +348,7 @@ class QdqExporter {
     pruneValueInfos(this.model.graph, this.touched);
   }
 
-  private quantizedWeight(source: ConstantSource, weightAxis: number, node: Node): QuantizedWeight {
+  private quantizedWeight(source: ConstantSource, weightAxis: number, dtype: WeightDtype, node: Node): QuantizedWeight {
     const { tensor, value } = source;
     if (tensor.dtype !== DataType.FLOAT) {
       throw new QuantkitError(
@@ -348,9 +366,10 @@ class QdqExporter {
     }
     // A weight of rank < 2 has no output-channel axis: one scale for all of it.
     const axis = rank >= 2 ? (weightAxis < 0 ? weightAxis + rank : weightAxis) : undefined;
-    const byAxis = this.weightCache.get(value) ?? new Map<number | undefined, QuantizedWeight>();
+    const byAxis = this.weightCache.get(value) ?? new Map<string, QuantizedWeight>();
     this.weightCache.set(value, byAxis);
-    const cached = byAxis.get(axis);
+    const key = `${axis ?? 'none'}/${dtype}`;
+    const cached = byAxis.get(key);
     if (cached) return cached;
 
     const data = tensor.toFloat32();
@@ -366,28 +385,29 @@ class QdqExporter {
       );
     }
     // scaleFromAmax floors at MIN_SCALE, so an all-zero channel gets a usable scale, not 0.
-    const scales = Float32Array.from(amax, (a) => scaleFromAmax(a, 'qint8'));
-    const q = new Int8Array(data.length);
+    const scales = Float32Array.from(amax, (a) => scaleFromAmax(a, dtype));
+    const q = dtype === 'qint8' ? new Int8Array(data.length) : new Int16Array(data.length);
+    const { qmin, qmax } = QRANGE[dtype];
     const write = (channel: number, start: number, end: number) => {
       const s = scales[channel]!;
       // quantizeValue inlined (weights run to millions of elements): float32 quotient, ties to even, saturate.
       for (let i = start; i < end; i++) {
         const r = roundHalfEven(Math.fround(data[i]! / s));
-        q[i] = r < -128 ? -128 : r > 127 ? 127 : r;
+        q[i] = r < qmin ? qmin : r > qmax ? qmax : r;
       }
     };
     if (axis === undefined) write(0, 0, data.length);
     else forEachChannelRun(channelLayout(dims, axis), write);
     const scaleDims = axis === undefined ? [] : [scales.length];
-    const base = byAxis.size === 0 ? value.name : `${value.name}_axis${axis ?? 'none'}`;
+    const base = byAxis.size === 0 ? value.name : `${value.name}_axis${axis ?? 'none'}${dtype === 'qint8' ? '' : `_${dtype}`}`;
     const result: QuantizedWeight = {
       quantized: this.initializer(`${base}_quantized`, Tensor.fromArray(q, dims)),
       scale: this.initializer(`${base}_scale`, Tensor.fromArray(scales, scaleDims)),
-      zeroPoint: this.initializer(`${base}_zero_point`, Tensor.fromArray(new Int8Array(scales.length), scaleDims)),
+      zeroPoint: this.initializer(`${base}_zero_point`, Tensor.fromArray(ZERO_POINTS[dtype](scales.length), scaleDims)),
       scales,
       axis,
     };
-    byAxis.set(axis, result);
+    byAxis.set(key, result);
     return result;
   }
 
@@ -434,6 +454,12 @@ class QdqExporter {
   private readScale(group: GemmGroup, node: Node, input: Value): number | undefined {
     const read = node.inputs[group.node.inputs.indexOf(input)];
     return read ? this.activationScale.get(read) : undefined;
+  }
+
+  /** The activation type of what a group's node reads where the plan's `input` was (see readScale). */
+  private readDtype(group: GemmGroup, node: Node, input: Value): ActivationDtype | undefined {
+    const read = node.inputs[group.node.inputs.indexOf(input)];
+    return read ? this.activationDtype.get(read) : undefined;
   }
 
   private insertAfterProducer(value: Value, graph: Graph, added: Node[]): void {
