@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { calibrate, type CalibrationProgress } from '../calibrate/calibrate.js';
 import type { CalibrationResult } from '../calibrate/calibration-result.js';
 import type { Shard } from '../data/calibration-data.js';
@@ -57,7 +58,10 @@ export interface SensitivityRow {
   int16Unavailable?: string;
 }
 
-/** sensitivity.json. Same inputs, same bytes: no times, no absolute paths beyond those given. */
+/**
+ * sensitivity.json. Same inputs, same bytes: no times, and files by their base names (the shards of a cluster mount
+ * the same files at different paths); the sha256 fields identify them.
+ */
 export interface SensitivityReport {
   format: typeof SENSITIVITY_FORMAT;
   version: typeof SENSITIVITY_VERSION;
@@ -200,9 +204,9 @@ export async function analyseSensitivity(options: SensitivityOptions): Promise<S
     format: SENSITIVITY_FORMAT,
     version: SENSITIVITY_VERSION,
     quantkit: options.version,
-    model: { file: options.modelPath, sha256: sha256(bytes) },
+    model: { file: path.basename(options.modelPath), sha256: sha256(bytes) },
     calibration: {
-      data: options.data.kind === 'random' ? `random ${options.data.count} (seed ${options.data.seed ?? 0})` : options.data.path,
+      data: options.data.kind === 'random' ? `random ${options.data.count} (seed ${options.data.seed ?? 0})` : path.basename(options.data.path),
       samples: calibration.samples,
       sha256: calibrationFingerprint(options.data),
       observer: options.observerConfig === undefined ? calibration.observer : `${calibration.observer} ${JSON.stringify(options.observerConfig)}`,
