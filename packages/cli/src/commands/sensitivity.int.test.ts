@@ -85,3 +85,38 @@ describe('quantkit merge-sensitivity refuses shards that are not one run, writin
     refused([shards.s0!, file], file, 'is not a quantkit sensitivity file');
   });
 });
+
+describe('quantkit quantize --precision auto', () => {
+  it('raises tensors within the budget, writes the choice into report.json and an overrides.json that reproduces it', () => {
+    const out = path.join(work, 'auto');
+    const result = quantkit('quantize', model, '--calib', calib, '--march', 'nash-m', '--precision', 'auto', '--target-sqnr', '60', '--max-latency', '1.25x', '--out', out);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/int8\s+[\d.]+.*\n\s+chosen \(\d+ raised to int16\)\s+[\d.]+.*\n\s+int16 template/);
+    const mixed = JSON.parse(fs.readFileSync(path.join(out, 'report.json'), 'utf8')).mixedPrecision;
+    expect(mixed.chosen.overrides.length).toBeGreaterThan(0);
+    expect(mixed.chosen.sqnrDb).toBeGreaterThan(mixed.int8.sqnrDb);
+    expect(mixed.chosen.latencyUs).toBeLessThanOrEqual(mixed.goal.budgetUs);
+    // 60 dB is beyond even int16 for seed_small_reuse (int8 weights): the run says so and keeps the best it found.
+    expect(mixed.reached).toBe(false);
+    expect(result.stdout).toContain('target NOT reached within the budget');
+    // Every kept step was re-measured: the choice's SQNR is the last kept step's, not a sum of table gains.
+    const kept = mixed.steps.filter((s: { kept: boolean }) => s.kept);
+    expect(kept.at(-1).sqnrDb).toBe(mixed.chosen.sqnrDb);
+    const config = JSON.parse(fs.readFileSync(path.join(out, 'overrides.json'), 'utf8'));
+    expect(config).toEqual({ template: 'int8', overrides: mixed.chosen.overrides });
+    const again = path.join(work, 'again');
+    const replay = quantkit('quantize', model, '--calib', calib, '--march', 'nash-m', '--config', path.join(out, 'overrides.json'), '--out', again);
+    expect(replay.code, replay.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(again, 'qat.onnx')).equals(fs.readFileSync(path.join(out, 'qat.onnx')))).toBe(true);
+  }, 120_000);
+
+  it('a budget below the int8 plan exits 1; a target flag without --precision auto exits 2', () => {
+    const out = path.join(work, 'too-tight');
+    const tight = quantkit('quantize', model, '--calib', calib, '--march', 'nash-m', '--precision', 'auto', '--target-sqnr', '40', '--max-latency', '1us', '--out', out);
+    expect(tight.code).toBe(1);
+    expect(tight.stderr).toMatch(/latency budget 1us \(1\.0 µs\) is below the int8 plan's estimated [\d.]+ µs/);
+    expect(fs.existsSync(out)).toBe(false);
+    expect(quantkit('quantize', model, '--calib', calib, '--march', 'nash-m', '--target-sqnr', '40', '--out', out).code).toBe(2);
+    expect(quantkit('quantize', model, '--calib', calib, '--march', 'nash-m', '--precision', 'auto', '--max-latency', 'soon', '--out', out).code).toBe(2);
+  });
+});

@@ -107,27 +107,30 @@ const METRIC =
   'Output of the model against the float model, summed over every element of every sample (SQNR = 10·log10(Σ ref² / Σ err²)); ' +
   'with several outputs, the figures of the worst one. Rows: most sensitive (lowest SQNR with only that tensor quantized) first.';
 
-/**
- * `quantkit sensitivity`: for every quantized activation tensor and every GEMM weight of the prepared model,
- * (a) the error of the model when only it is quantized (everything else float) and (b) the gain when only it is
- * raised to int16 in the fully quantized model, with the cost model's latency for raising it.
- *
- * 1. One calibration: the prepared model is calibrated once with every activation observed on its own
- *    (observeEveryActivation); every variant takes its ranges from it, an int16 tensor from its state restored at
- *    int16 (qparamsAtDtype): what calibrating it at int16 gives for minmax and mse's histogram mode.
- * 2. (a) is the prepared model's plan with only that activation (or only that group's weight) quantized, exported
- *    to QDQ; (b) is prepare with the config's overrides plus `{ node, dtype: 'qint16' }` (or
- *    `{ node, weight: 'qint16' }`) — the very plan `quantize` with that override makes.
- * 3. Every variant runs on every sample (the samples and the float outputs are read and computed once) and is
- *    measured over all of them. (b) is converted for the march and costed: its latency minus the base's.
- * 4. (b) is unavailable (null, with the reason) for a graph input (no node to override), a tensor already int16,
- *    a node whose name does not single it out, a weight on a march without int16 weights, and an override that
- *    prepare refuses (its message).
- * 5. Candidates are listed in plan order, activations then weights; with `shard` only those with index ≡ k (mod n)
- *    are measured. Rows are sorted by (a)'s SQNR, lowest first, then type, tensor and op, so that the merged rows
- *    of all shards equal one run's (see mergeSensitivityReports).
- */
-export async function analyseSensitivity(options: SensitivityOptions): Promise<SensitivityReport> {
+/** What every variant of one analysis shares: the canonical float model, its prepared plan, one calibration, the samples. */
+export interface SensitivityBenchContext {
+  bytes: Buffer;
+  float: Model;
+  base: Awaited<ReturnType<typeof prepare>>;
+  template: QuantTemplate;
+  reusedOutputs: 'rescale' | 'quantize';
+  overrides: Override[];
+  prepareOptions: PrepareOptions;
+  calibration: CalibrationResult;
+  paramsAt: QParamsAtDtype;
+  bench: SensitivityBench;
+  latency: { march: QuantizeModelOptions['march']; convertPipeline: QuantizeModelOptions['convertPipeline']; integerConv?: boolean };
+  /** The fully quantized model (the template with the config's overrides), over all samples, and its latency. */
+  quantized: SensitivityMetrics & { latencyUs: number };
+  /**
+   * The model `overrides` (added to the config's) and optionally another template give, prepared as `quantize`
+   * prepares it and exported with the one calibration: measured over all samples and costed.
+   */
+  measure(overrides: readonly Override[], template?: QuantTemplate): Promise<SensitivityMetrics & { latencyUs: number }>;
+}
+
+/** Loads, canonicalizes, prepares and calibrates once, and reads the samples and float outputs once (see case 1). */
+export async function openSensitivityBench(options: SensitivityOptions): Promise<SensitivityBenchContext> {
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(options.modelPath);
@@ -155,13 +158,60 @@ export async function analyseSensitivity(options: SensitivityOptions): Promise<S
     onProgress: options.onCalibration,
   });
   const paramsAt = qparamsAtDtype(calibration, options.observer, options.observerConfig);
-  const exportAll = (model: Model) => exportQdq(model, lookupForPlan(paramsAt, quantPlanOf(model), template.activation)).model;
-
+  const exportAll = (model: Model, activation: ActivationQuant['dtype']) =>
+    exportQdq(model, lookupForPlan(paramsAt, quantPlanOf(model), activation)).model;
   const bench = await openBench(options.data, float, options.modelPath);
   const latency = { march: options.march, convertPipeline: options.convertPipeline, integerConv: options.integerConv };
-  const baseQat = exportAll(base.model);
-  const quantized = { ...(await measureOnBench(bench, baseQat, 'the quantized model')), latencyUs: await latencyOnBench(bench, baseQat, latency, 'qat.onnx') };
+  const evaluate = async (qat: Model, name: string) => ({
+    ...(await measureOnBench(bench, qat, name)),
+    latencyUs: await latencyOnBench(bench, qat, latency, name),
+  });
+  const quantized = await evaluate(exportAll(base.model, template.activation), 'the quantized model');
+  return {
+    bytes,
+    float,
+    base,
+    template,
+    reusedOutputs,
+    overrides,
+    prepareOptions,
+    calibration,
+    paramsAt,
+    bench,
+    latency,
+    quantized,
+    measure: async (extra, other) => {
+      const t = other ?? template;
+      const variant = await prepare(float, { ...prepareOptions, template: t, overrides: [...overrides, ...extra] });
+      return evaluate(exportAll(variant.model, t.activation), 'the mixed-precision model');
+    },
+  };
+}
 
+/**
+ * `quantkit sensitivity`: for every quantized activation tensor and every GEMM weight of the prepared model,
+ * (a) the error of the model when only it is quantized (everything else float) and (b) the gain when only it is
+ * raised to int16 in the fully quantized model, with the cost model's latency for raising it.
+ *
+ * 1. One calibration: the prepared model is calibrated once with every activation observed on its own
+ *    (observeEveryActivation); every variant takes its ranges from it, an int16 tensor from its state restored at
+ *    int16 (qparamsAtDtype): what calibrating it at int16 gives for minmax and mse's histogram mode.
+ * 2. (a) is the prepared model's plan with only that activation (or only that group's weight) quantized, exported
+ *    to QDQ; (b) is prepare with the config's overrides plus `{ node, dtype: 'qint16' }` (or
+ *    `{ node, weight: 'qint16' }`) — the very plan `quantize` with that override makes.
+ * 3. Every variant runs on every sample (the samples and the float outputs are read and computed once) and is
+ *    measured over all of them. (b) is converted for the march and costed: its latency minus the base's.
+ * 4. (b) is unavailable (null, with the reason) for a graph input (no node to override), a tensor already int16,
+ *    a node whose name does not single it out, a weight on a march without int16 weights, and an override that
+ *    prepare refuses (its message).
+ * `opened`: a bench already opened with the same options (--precision auto reuses it).
+ * 5. Candidates are listed in plan order, activations then weights; with `shard` only those with index ≡ k (mod n)
+ *    are measured. Rows are sorted by (a)'s SQNR, lowest first, then type, tensor and op, so that the merged rows
+ *    of all shards equal one run's (see mergeSensitivityReports).
+ */
+export async function analyseSensitivity(options: SensitivityOptions, opened?: SensitivityBenchContext): Promise<SensitivityReport> {
+  const bench = opened ?? (await openSensitivityBench(options));
+  const { base, float, prepareOptions, paramsAt, template, calibration, quantized, latency, reusedOutputs, overrides, bytes } = bench;
   const candidates = listCandidates(base.model);
   const mine = options.shard ? candidates.filter((_, i) => i % options.shard!.count === options.shard!.index) : candidates;
   const gemmWeights = options.march.capabilities.gemmWeights as readonly string[];
@@ -169,7 +219,7 @@ export async function analyseSensitivity(options: SensitivityOptions): Promise<S
   const rows: SensitivityRow[] = [];
   for (const candidate of mine) {
     const alone = await measureOnBench(
-      bench,
+      bench.bench,
       exportQdq(
         onlyQuantizing(base.model, candidate.quant ? [candidate.quant] : [], candidate.group && !candidate.quant ? [candidate.group] : []),
         lookupForPlan(paramsAt, quantPlanOf(base.model), template.activation),
@@ -191,8 +241,8 @@ export async function analyseSensitivity(options: SensitivityOptions): Promise<S
       const raised = await raisedVariant(float, prepareOptions, raise, paramsAt, template);
       if (typeof raised === 'string') row.int16Unavailable = raised;
       else {
-        const metrics = await measureOnBench(bench, raised, `${candidate.tensor} at int16`);
-        const cost = await latencyOnBench(bench, raised, latency, `${candidate.tensor} at int16`);
+        const metrics = await measureOnBench(bench.bench, raised, `${candidate.tensor} at int16`);
+        const cost = await latencyOnBench(bench.bench, raised, latency, `${candidate.tensor} at int16`);
         row.int16 = { ...metrics, gainDb: metrics.sqnrDb - quantized.sqnrDb, latencyUs: cost - quantized.latencyUs, override: raise };
       }
     }
