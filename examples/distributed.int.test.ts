@@ -165,8 +165,53 @@ describe('examples/slurm: a 4-task array, then the dependent merge', () => {
 describe('docs/distributed.md', () => {
   it('shows the files the tests run, verbatim', () => {
     const doc = fs.readFileSync(path.join(root, 'docs/distributed.md'), 'utf8');
-    for (const file of ['kubernetes/calibrate-job.yaml', 'kubernetes/merge-job.yaml', 'slurm/calibrate.sbatch', 'slurm/merge.sbatch', 'slurm/submit.sh']) {
+    for (const file of [
+      'kubernetes/calibrate-job.yaml',
+      'kubernetes/merge-job.yaml',
+      'slurm/calibrate.sbatch',
+      'slurm/merge.sbatch',
+      'slurm/submit.sh',
+      'kubernetes/sensitivity-job.yaml',
+      'kubernetes/sensitivity-merge-job.yaml',
+      'slurm/sensitivity.sbatch',
+      'slurm/sensitivity-merge.sbatch',
+    ]) {
       expect(doc, file).toContain(fs.readFileSync(path.join(examples, file), 'utf8'));
     }
+  });
+});
+
+describe('sensitivity: the same engines split the candidates, and the merge gives the bytes of one process', () => {
+  let one: Buffer;
+  beforeAll(() => {
+    const folder = sharedFolder('sensitivity-single');
+    const args = [bin, 'sensitivity', path.join(folder, 'model.onnx'), '--calib', path.join(folder, 'calib'), '--march', 'nash-m', '--out', path.join(folder, 'out')];
+    const result = spawnSync(process.execPath, args, { encoding: 'utf8', env: cleanEnvironment() });
+    expect(result.status, result.stderr).toBe(0);
+    one = read(path.join(folder, 'out/sensitivity.json'));
+  });
+
+  it('a 4-pod indexed Job (sensitivity-job.yaml), then sensitivity-merge-job.yaml', async () => {
+    const job = jobManifest('sensitivity-job.yaml');
+    expect(job.spec.completionMode).toBe('Indexed');
+    expect(job.spec.completions).toBe(4);
+    expect(job.container.env?.find((e) => e.name === 'QUANTKIT_SHARDS')?.value).toBe('4');
+    const folder = sharedFolder('sensitivity-kubernetes');
+    const logs = await Promise.all([0, 1, 2, 3].map((k) => runPod(job.container, folder, k)));
+    logs.forEach(({ stderr }, k) => expect(stderr).toContain(`shard ${k}/4 from a Kubernetes indexed Job`));
+    await runPod(jobManifest('sensitivity-merge-job.yaml').container, folder);
+    expect(read(path.join(folder, 'sensitivity.json')).equals(one)).toBe(true);
+  });
+
+  it('a 4-task Slurm array (sensitivity.sbatch), then sensitivity-merge.sbatch', async () => {
+    const script = path.join(examples, 'slurm/sensitivity.sbatch');
+    const { ids, variables } = slurmArray(fs.readFileSync(script, 'utf8'));
+    expect(ids).toHaveLength(4);
+    const folder = sharedFolder('sensitivity-slurm');
+    const env = (extra: Record<string, string>) => ({ ...cleanEnvironment(), WORK: folder, ...extra });
+    const logs = await Promise.all(ids.map((id) => run('bash', [script], env(variables(id)), folder)));
+    logs.forEach(({ stderr }, k) => expect(stderr).toContain(`shard ${k}/4 from a Slurm job array`));
+    await run('bash', [path.join(examples, 'slurm/sensitivity-merge.sbatch')], env({ SLURM_JOB_ID: '4301' }), folder);
+    expect(read(path.join(folder, 'sensitivity.json')).equals(one)).toBe(true);
   });
 });

@@ -35,6 +35,17 @@ export const VERBS: readonly Verb[] = [
     register: async (p, io) => (await import('./commands/calibrate.js')).registerMergeCalib(p, io),
   },
   {
+    name: 'sensitivity',
+    summary:
+      'per-tensor sensitivity table: the error of quantizing each activation and GEMM weight alone, the gain of raising it to int16, and its latency cost',
+    register: async (p, io) => (await import('./commands/sensitivity.js')).registerSensitivity(p, io),
+  },
+  {
+    name: 'merge-sensitivity',
+    summary: 'join the sensitivity.json of sensitivity shards into the one a single run writes',
+    register: async (p, io) => (await import('./commands/sensitivity.js')).registerMergeSensitivity(p, io),
+  },
+  {
     name: 'perf',
     summary:
       'estimate per-op and total latency, MACs and DDR traffic of a quantized model on a Nash chip, and the CPU time to dequantize its outputs (a roofline cost model: an estimate, not a measurement)',

@@ -42,3 +42,4 @@ export * from './config/index.js';
 export * from './compare/index.js';
 export * from './perf/index.js';
 export * from './shard/index.js';
+export * from './sensitivity/index.js';
