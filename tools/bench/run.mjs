@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 // Benchmarks: each times quantkit beside its baseline in the same run and reports the ratio.
-//   npm run bench [-- codec|calibrate|convert|perf-anchors|perf-templates] [--json]
+//   npm run bench [-- codec|calibrate|convert|startup|speed|external-data|memory|perf-anchors|perf-templates] [--json]
 // Needs `npm run build`; the codec baseline needs Debian's python3-onnx.
 import { benchCalibrate } from './calibrate.mjs';
 import { benchCodec } from './codec.mjs';
 import { benchConvert } from './convert.mjs';
 import { benchPerfAnchors, benchPerfTemplates } from './perf-anchors.mjs';
 import { benchExternalData } from './external-data.mjs';
+import { benchMemory } from './memory.mjs';
 import { benchSpeed } from './speed.mjs';
 import { benchStartup } from './startup.mjs';
 
@@ -17,11 +18,13 @@ const benches = {
   startup: benchStartup,
   speed: benchSpeed,
   'external-data': benchExternalData,
+  memory: benchMemory,
   'perf-anchors': benchPerfAnchors,
   'perf-templates': benchPerfTemplates,
 };
-// Run only when named: perf-* estimate latencies rather than time quantkit; external-data writes a 2.25 GiB model.
-const onRequest = new Set(['perf-anchors', 'perf-templates', 'external-data']);
+// Run only when named: perf-* estimate latencies rather than time quantkit; external-data writes a 2.25 GiB model;
+// memory runs four whole calibrations.
+const onRequest = new Set(['perf-anchors', 'perf-templates', 'external-data', 'memory']);
 const args = process.argv.slice(2);
 const json = args.includes('--json');
 const chosen = args.filter((a) => !a.startsWith('--'));

@@ -24,8 +24,12 @@ function timed(command, args) {
   return { ms, rssMb };
 }
 
+// Debian's python3-torch installs into /usr/lib/python3/dist-packages, which only Debian's own interpreter sees: a
+// `python3` earlier on PATH (pyenv, a venv) cannot import it.
+const PYTHON = fs.existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
 function hasTorch() {
-  const probe = spawnSync('python3', ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
+  const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision'], { encoding: 'utf8' });
   return probe.status === 0;
 }
 
@@ -60,7 +64,7 @@ export async function benchSpeed({ models = process.env.QUANTKIT_BENCH_MODELS?.s
         if (!hasTorch()) {
           console.error('torch.ao comparison skipped: python3-torch / python3-torchvision are not installed');
         } else {
-          const torch = timed('python3', [path.join(root, 'tools/bench/torch_ptq.py'), calib]);
+          const torch = timed(PYTHON, [path.join(root, 'tools/bench/torch_ptq.py'), calib]);
           const quantize = results.at(-1);
           results.push({
             name: 'quantize resnet18 against torch.ao PTQ (prepare_fx + calibrate + convert_fx, whole process)',

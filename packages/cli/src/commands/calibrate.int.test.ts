@@ -32,7 +32,23 @@ describe('quantkit calibrate on the seed model', () => {
     for (const key of ['sqnrDb', 'cosine', 'maxAbs', 'meanAbs']) expect(typeof r.outputs.z[key]).toBe('number');
     expect(r.model.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(r.calibration.samples).toBe(4);
+    expect(r.measuredOn).toEqual({ source: 'calib', data: `4 .npy files in ${calib}`, samples: 4 });
     expect(r.layers.length).toBeGreaterThan(0);
+  });
+
+  it('--eval measures the report on other samples and leaves calib.json and qat.onnx as they are', () => {
+    const out = outDir('single-int16-eval');
+    const one = path.join(calib, 'input_002.npy');
+    const result = quantkit('calibrate', single, '--calib', calib, '--eval', one, '--template', 'int16', '--out', out);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('1 samples of --eval');
+    const r = report(out);
+    expect(r.measuredOn).toMatchObject({ source: 'eval', samples: 1 });
+    const all = report(outDir('single-int16'));
+    expect(r.outputs.z.sqnrDb).not.toBe(all.outputs.z.sqnrDb);
+    for (const file of ['calib.json', 'qat.onnx']) {
+      expect(fs.readFileSync(path.join(out, file)).equals(fs.readFileSync(path.join(outDir('single-int16'), file))), file).toBe(true);
+    }
   });
 
   it('keeps linear3 (the last linear) at high precision: no Q/DQ after it in qat.onnx', () => {

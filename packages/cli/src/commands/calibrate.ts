@@ -27,6 +27,7 @@ import { version } from '../version.js';
 
 export interface CalibrateFlags {
   calib?: string;
+  eval?: string;
   random?: number;
   seed?: number;
   template?: string;
@@ -48,6 +49,7 @@ export interface CalibrateFlags {
 export function calibrationOptions(command: Command): Command {
   command
     .option('--calib <path>', 'calibration data: a folder of .npy (single-input models) or .npz files, or one such file')
+    .option('--eval <path>', 'measure report.json on these samples (a folder or file, as --calib) instead of the calibration data')
     .option('--random <n>', 'calibrate on N seeded standard-normal samples instead of data', positiveInt('--random'))
     .option('--seed <n>', 'seed for --random', integer, 0)
     .option('--template <name>', "quantization template: int8, int16 or int16w, or a plugin's (default: the config's, else int8)")
@@ -137,11 +139,19 @@ export async function flowOptions(model: string, flags: CalibrateFlags, io: Io, 
     workers: flags.workers,
     calibration: flags.fromCalib ? await readCalibFile(flags.fromCalib) : undefined,
     version,
+    evalData: flags.eval === undefined ? undefined : dataSpec({ calib: flags.eval }, fs),
     onProgress: (e) => {
       bar.update(e.done, e.total, path.basename(e.sample));
       if (e.done === e.total) bar.end();
     },
   };
+}
+
+/** Where the figures come from, e.g. `16 samples of 16 .npy files in calib`. */
+export function formatMeasuredOn(report: Pick<CalibrateReport, 'measuredOn'>): string {
+  const on = report.measuredOn;
+  const layerwise = on.layerwise === undefined ? '' : `; layer-wise agreement on ${on.layerwise.sample}`;
+  return `${on.samples} samples of ${on.source === 'eval' ? '--eval ' : ''}${on.data}${layerwise}`;
 }
 
 /** One line on what canonicalize did: node counts and the input shapes used. */
@@ -207,7 +217,7 @@ export function registerCalibrate(program: Command, io: Io): void {
       if (flags.json) io.stdout(reportText);
       else {
         io.stdout(formatCanonicalizeLine(result.report));
-        io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx against the float model (${result.report.measuredOn})`));
+        io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx against the float model (${formatMeasuredOn(result.report)})`));
         io.stdout(`\nwrote calib.json, qat.onnx, report.json, report.html to ${out}\n`);
       }
     });

@@ -42,9 +42,8 @@ describe('quantkit compare', () => {
 
   // onnxruntime's default ('all') optimisations refuse to load this int8 qat.onnx (they fuse its Q/DQ around the
   // MatMuls into uint8 kernels); 'basic' runs it as written.
-  it("runs an int8 QDQ model, giving calibrate's numbers on calibrate's first sample", () => {
-    const first = path.join(calib, 'input_000.npy');
-    const result = quantkit('compare', reuse, qat8, '--calib', first, '--json');
+  it("runs an int8 QDQ model, giving calibrate's numbers over all of calibrate's samples", () => {
+    const result = quantkit('compare', reuse, qat8, '--calib', calib, '--json');
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
     for (const name of ['z', 'y']) {

@@ -42,7 +42,9 @@ describe('quantkit quantize', () => {
       expect(z.producer()?.opType).toBe('Dequantize');
       expect(z.producer()?.inputs[0]).toBe(linear3.output);
       expect(Math.abs(report.integer.outputs.z.sqnrDb - report.outputs.z.sqnrDb)).toBeLessThan(0.5);
-      expect(report.integer.outputs.z.lsbAgreement).toBeGreaterThanOrEqual(0.999);
+      // End to end over all 4 samples (measured: 99.88 % int8, 99.86 % int16; the first sample alone gave ≥ 99.9 %).
+      expect(report.integer.outputs.z.lsbAgreement).toBeGreaterThanOrEqual(0.998);
+      expect(report.measuredOn).toMatchObject({ source: 'calib', samples: 4, layerwise: { samples: 1, sample: 'input_000.npy' } });
       expect(report.integer.outputs.z.lsbAgreementLayerwise).toBeGreaterThanOrEqual(0.999);
       for (const layer of report.integer.layers) expect(layer.lsbAgreement, layer.tensor).toBeGreaterThanOrEqual(0.999);
       expect(report.fallback).toEqual([]);

@@ -19,7 +19,15 @@ import { PrecisionGateError } from '../precision-gate.js';
 import { loadContext } from '../context.js';
 import { makeOutputFolder, refuseOutputFolderClash, refuseOverwritingInputs } from '../outputs.js';
 import { printPipelines } from '../print-pipeline.js';
-import { calibrationOptions, flowOptions, formatCanonicalizeLine, formatMetricsTable, namingConfigFile, type CalibrateFlags } from './calibrate.js';
+import {
+  calibrationOptions,
+  flowOptions,
+  formatCanonicalizeLine,
+  formatMeasuredOn,
+  formatMetricsTable,
+  namingConfigFile,
+  type CalibrateFlags,
+} from './calibrate.js';
 
 interface QuantizeFlags extends CalibrateFlags {
   march: string;
@@ -157,7 +165,7 @@ export function registerQuantize(program: Command, io: Io): void {
       if (flags.json) io.stdout(reportText);
       else {
         io.stdout(formatCanonicalizeLine(result.report));
-        io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx (QDQ simulation) against the float model`));
+        io.stdout(formatMetricsTable(result.report, `${model}: qat.onnx (QDQ simulation) against the float model (${formatMeasuredOn(result.report)})`));
         io.stdout('\n' + formatIntegerTable(result.report));
         if (mixed) io.stdout('\n' + formatTradeOff(mixed));
         io.stdout(`\nwrote calib.json, qat.onnx, quantized.onnx, report.json, report.html${mixed ? ', overrides.json' : ''} to ${flags.out}\n`);

@@ -8,7 +8,9 @@ import { inputSpecs } from '../runtime/model-io.js';
 import { QuantkitError } from '../errors/quantkit-error.js';
 import type { Model } from '../ir/model.js';
 import type { QuantTemplate } from '../march/template.js';
-import { measureModels, type LayerMetrics } from '../metrics/measure-models.js';
+import type { LayerMetrics, PrecisionReport } from '../metrics/measure-models.js';
+import { measureSamples, type MeasuredModel, type MeasureSamplesOptions, type SamplesMeasurement } from '../metrics/measure-samples.js';
+import { openCalibrationSource } from '../data/calibration-data.js';
 import type { TensorMetrics } from '../metrics/compare-tensors.js';
 import { decodeModel } from '../onnx/decode.js';
 import { attachExternalFiles } from '../onnx/files.js';
@@ -48,6 +50,8 @@ export interface CalibrateModelOptions {
   calibration?: CalibrationResult;
   /** The quantkit version written into the report. */
   version: string;
+  /** Measure the report on these samples instead of the calibration data (`--eval DIR`). */
+  evalData?: CalibrationSpec;
   onProgress?: (event: CalibrationProgress) => void;
 }
 
@@ -62,14 +66,26 @@ export interface CalibrateReport {
   model: { file: string; sha256: string };
   calibration: { data: string; samples: number; sha256: string; observer: string };
   config: { template: string; reusedOutputs: ReusedOutputs; sha256: string | null };
-  /** Measured on the first calibration sample. */
-  measuredOn: string;
+  /** The samples the figures aggregate over (older reports: the name of the one sample). */
+  measuredOn: MeasuredOn;
   outputs: Record<string, OutputMetrics>;
   /** Worst first; `order` is the tensor's position along the float graph (see withGraphOrder). */
   layers: (LayerMetrics & { order: number })[];
   diagnostics: PassDiagnostic[];
   /** What the canonicalize phase did, and the input shapes the model was measured and quantized with. */
   canonicalize: CanonicalizeSummary & { inputShapes: ResolvedInputShapes; diagnostics: PassDiagnostic[] };
+}
+
+/** What report.json's figures were measured on. */
+export interface MeasuredOn {
+  /** The calibration data, or the `--eval` data. */
+  source: 'calib' | 'eval';
+  /** The data's description, e.g. `16 .npy files in calib` or `random 16 (seed 0)`. */
+  data: string;
+  /** Every sample of it: the figures are sums over all of them. */
+  samples: number;
+  /** quantize: the layer-wise agreement runs one session per integer tensor, so it is measured on one sample. */
+  layerwise?: { samples: number; sample: string };
 }
 
 export interface CalibrateModelResult {
@@ -167,11 +183,47 @@ export async function calibrateShard(options: CalibrateModelOptions, shard: Shar
 
 /**
  * The `calibrate` flow: load → canonicalize → prepare → calibrate (or take given states) → export qat.onnx →
- * measure it, and the weight-only floor, against the (canonical) float model on the first sample. Given states
+ * measure it, and the weight-only floor, against the (canonical) float model over every sample of the calibration
+ * data, or of `evalData` (see measureAgainstFloat; report.json's `measuredOn` says which). Given states
  * that are one shard of several are refused (QK_SHARD): they saw only part of the data. Nothing is written here;
  * the caller writes the artifacts, so a failure anywhere leaves no partial output.
  */
 export async function calibrateModel(options: CalibrateModelOptions): Promise<CalibrateModelResult> {
+  const artifacts = await calibrateArtifacts(options);
+  const { float, qat, weightOnly } = artifacts;
+  const measured = await measureAgainstFloat(options, float, [
+    { model: qat.model, name: 'qat.onnx', twins: qat.twins },
+    { model: weightOnly.model, name: 'the weight-only model' },
+  ]);
+  const [quantized, floor] = measured.reports as [PrecisionReport, PrecisionReport];
+  return calibrateResult(options, artifacts, quantized, floor, measured.on);
+}
+
+/**
+ * Runs the float model once per sample of the measurement data (`evalData`, else the calibration data) and each
+ * test model beside it, one session each (see measureSamples). The float model runs at 'basic' as the QDQ models:
+ * onnxruntime's extended optimisations rewrite DequantizeLinear → MatMul into dynamically quantized (uint8)
+ * kernels, which would measure a different model.
+ */
+export async function measureAgainstFloat(
+  options: Pick<CalibrateModelOptions, 'data' | 'evalData' | 'modelPath'>,
+  float: Model,
+  tests: readonly MeasuredModel[],
+  onSample?: MeasureSamplesOptions['onSample'],
+): Promise<SamplesMeasurement & { on: MeasuredOn }> {
+  const spec = options.evalData ?? options.data;
+  const source = await openCalibrationSource(spec, inputSpecs(float));
+  const measured = await measureSamples(float, tests, source, {
+    graphOptimizationLevel: 'basic',
+    referenceName: options.modelPath,
+    onSample,
+  });
+  const on: MeasuredOn = { source: options.evalData ? 'eval' : 'calib', data: source.description, samples: measured.samples };
+  return { ...measured, on };
+}
+
+/** Everything calibrate makes before measuring: the canonical float model, the states, qat.onnx, the weight-only model. */
+export async function calibrateArtifacts(options: CalibrateModelOptions) {
   const given = options.calibration;
   if (given?.shard !== undefined && given.shard.count > 1) {
     const file = given.source ?? 'The calibration states';
@@ -185,24 +237,22 @@ export async function calibrateModel(options: CalibrateModelOptions): Promise<Ca
   const lookup = qparamsFor(calibration, options.observer, options.observerConfig);
   const qat = exportQdq(prepared.model, lookup);
   const weightOnly = exportQdq(prepared.model, lookup, { weightsOnly: true });
+  return { bytes, float, canonical, template, reusedOutputs, prepared, calibration, qat, weightOnly };
+}
 
-  const sample = await firstSample(options.data, float);
-  // onnxruntime's extended optimisations rewrite DequantizeLinear → MatMul into dynamically quantized (uint8)
-  // kernels, which measures a different model; 'basic' keeps the QDQ simulation exact.
-  const graphOptimizationLevel = 'basic' as const;
-  const measured = await measureModels(float, qat.model, sample.inputs, {
-    twins: qat.twins,
-    graphOptimizationLevel,
-    referenceName: options.modelPath,
-    testName: 'qat.onnx',
-  });
-  const floor = await measureModels(float, weightOnly.model, sample.inputs, {
-    graphOptimizationLevel,
-    referenceName: options.modelPath,
-    testName: 'the weight-only model',
-  });
+export type CalibrateArtifacts = Awaited<ReturnType<typeof calibrateArtifacts>>;
+
+/** calibrate's result and report.json from its artifacts and the two measurements (qat.onnx, weight-only). */
+export function calibrateResult(
+  options: CalibrateModelOptions,
+  artifacts: CalibrateArtifacts,
+  quantized: PrecisionReport,
+  floor: PrecisionReport,
+  measuredOn: MeasuredOn,
+): CalibrateModelResult {
+  const { bytes, float, canonical, template, reusedOutputs, prepared, calibration, qat } = artifacts;
   const outputs: Record<string, OutputMetrics> = {};
-  for (const [name, metrics] of Object.entries(measured.outputs)) {
+  for (const [name, metrics] of Object.entries(quantized.outputs)) {
     outputs[name] = { ...metrics, weightOnly: floor.outputs[name]! };
   }
   const report: CalibrateReport = {
@@ -219,9 +269,9 @@ export async function calibrateModel(options: CalibrateModelOptions): Promise<Ca
       reusedOutputs,
       sha256: options.configText === undefined ? null : sha256(options.configText),
     },
-    measuredOn: sample.id,
+    measuredOn,
     outputs,
-    layers: withGraphOrder(measured.layers, float),
+    layers: withGraphOrder(quantized.layers, float),
     diagnostics: prepared.diagnostics,
     canonicalize: { ...canonical.summary, inputShapes: canonical.inputShapes, diagnostics: canonical.diagnostics },
   };

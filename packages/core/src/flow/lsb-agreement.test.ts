@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DataType } from '../ir/dtype.js';
 import { IntegerGraphBuilder } from '../integer/integer-builder.js';
-import { lsbAgreement, outputLsb } from './lsb-agreement.js';
+import { countWithinLsb, lsbAgreement, outputLsb } from './lsb-agreement.js';
 
 describe('lsbAgreement', () => {
   it('counts the elements within one LSB, per element when the LSB is per channel', () => {
@@ -9,6 +9,14 @@ describe('lsbAgreement', () => {
     const test = Float32Array.of(0.5, 1.2, 2.9, 3);
     expect(lsbAgreement(reference, test, 0.5)).toBe(0.75);
     expect(lsbAgreement(reference, test, Float32Array.of(0.1, 0.1, 1, 1))).toBe(0.5);
+  });
+
+  it('counts within one LSB so that samples sum: two halves give the whole', () => {
+    const reference = Float32Array.of(0, 1, 2, 3);
+    const test = Float32Array.of(0.5, 1.2, 2.9, 3);
+    const halves = countWithinLsb(reference.subarray(0, 2), test.subarray(0, 2), 0.5) + countWithinLsb(reference.subarray(2), test.subarray(2), 0.5);
+    expect(halves).toBe(3);
+    expect(halves / 4).toBe(lsbAgreement(reference, test, 0.5));
   });
 
   it('is 1 for empty tensors', () => {

@@ -31,10 +31,15 @@ export function outputLsb(integer: Model, output: string, dims: readonly number[
 /** The fraction of elements of `test` within one LSB of `reference` (the QDQ simulation's output). */
 export function lsbAgreement(reference: Float32Array, test: Float32Array, lsb: Float32Array | number): number {
   if (reference.length === 0) return 1;
+  return countWithinLsb(reference, test, lsb) / reference.length;
+}
+
+/** How many elements of `test` are within one LSB of `reference`: lsbAgreement's numerator, to sum over samples. */
+export function countWithinLsb(reference: Float32Array, test: Float32Array, lsb: Float32Array | number): number {
   let within = 0;
   for (let i = 0; i < reference.length; i++) {
     const tolerance = (typeof lsb === 'number' ? lsb : lsb[i]!) * (1 + 1e-6);
     if (Math.abs(reference[i]! - test[i]!) <= tolerance) within++;
   }
-  return within / reference.length;
+  return within;
 }

@@ -1,20 +1,26 @@
 import { convert } from '../convert/convert.js';
 import type { Fallback } from '../convert/lower-qdq.js';
-import { lowerToStandard } from '../integer/lower.js';
+import type { Sample } from '../data/calibration-data.js';
+import type { NpyArray } from '../data/npy.js';
 import type { Model } from '../ir/model.js';
 import type { March } from '../march/march.js';
 import type { TensorMetrics } from '../metrics/compare-tensors.js';
-import { compareTensors } from '../metrics/compare-tensors.js';
+import type { PrecisionReport } from '../metrics/measure-models.js';
 import type { Pipeline } from '../pass/pass-manager.js';
-import { createSession, releaseSession, runSession, type GraphOptimizationLevel } from '../runtime/ort.js';
-import { floatData } from '../runtime/expose-values.js';
-import type { NpyArray } from '../data/npy.js';
-import { calibrateModel, type CalibrateModelOptions, type CalibrateModelResult, type CalibrateReport } from './calibrate-model.js';
-import { layerwiseAgreement, type LayerAgreement } from './layerwise-agreement.js';
-import { firstSample } from './first-sample.js';
-import { lsbAgreement, outputLsb } from './lsb-agreement.js';
 import { inferShapesByRunning } from '../perf/infer-shapes-by-running.js';
 import { perf, perfSummary, type PerfSummary } from '../perf/perf.js';
+import { floatData } from '../runtime/expose-values.js';
+import { createSession, releaseSession, runSession } from '../runtime/ort.js';
+import {
+  calibrateArtifacts,
+  calibrateResult,
+  measureAgainstFloat,
+  type CalibrateModelOptions,
+  type CalibrateModelResult,
+  type CalibrateReport,
+} from './calibrate-model.js';
+import { layerwiseAgreement, type LayerAgreement } from './layerwise-agreement.js';
+import { countWithinLsb, outputLsb } from './lsb-agreement.js';
 import { reportOps, type ReportOp } from './report-ops.js';
 
 export interface QuantizeModelOptions extends CalibrateModelOptions {
@@ -50,17 +56,13 @@ export interface QuantizeModelResult extends CalibrateModelResult {
   report: QuantizeReport;
 }
 
-async function outputsOf(model: Model, feeds: ReadonlyMap<string, NpyArray>, level: GraphOptimizationLevel, name: string) {
-  const session = await createSession(model, { graphOptimizationLevel: level, name });
+/** The float model's graph outputs on one sample (for the output LSBs of the layer-wise agreement). */
+async function outputsOf(model: Model, feeds: ReadonlyMap<string, NpyArray>): Promise<Map<string, Float32Array>> {
+  const session = await createSession(model, { graphOptimizationLevel: 'basic', name: 'the float model' });
   try {
     const names = model.graph.outputs.map((v) => v.name);
     const outputs = await runSession(session, feeds, names);
-    return new Map(
-      names.map((n) => {
-        const out = outputs.get(n)!;
-        return [n, { dims: out.dims, data: floatData(n, out.dtype, out.data as ArrayLike<number>) }] as const;
-      }),
-    );
+    return new Map(names.map((n) => [n, floatData(n, outputs.get(n)!.dtype, outputs.get(n)!.data as ArrayLike<number>)] as const));
   } finally {
     await releaseSession(session);
   }
@@ -68,30 +70,60 @@ async function outputsOf(model: Model, feeds: ReadonlyMap<string, NpyArray>, lev
 
 /**
  * The seed's whole flow in one call: calibrate (see calibrateModel) → convert qat.onnx to the march's integer IR
- * → run the integer model (lowered to standard ops) on the first sample and measure it against the float model,
- * and each output's agreement with the QDQ simulation in output LSBs. Nothing is written here.
+ * → run the integer model (lowered to standard ops) beside qat.onnx, the weight-only model and the float model
+ * (one session each, the float model run once per sample for all three) on every sample of the calibration data
+ * or `evalData`, and measure each against the float model, and each output's agreement with the QDQ simulation in
+ * output LSBs, summed over all samples. The layer-wise agreement is measured on the first sample only
+ * (`measuredOn.layerwise`). Nothing is written here.
  */
 export async function quantizeModel(options: QuantizeModelOptions): Promise<QuantizeModelResult> {
-  const calibrated = await calibrateModel(options);
-  const converted = await convert(calibrated.qat, {
+  const artifacts = await calibrateArtifacts(options);
+  const { float, qat, weightOnly } = artifacts;
+  const converted = await convert(qat.model, {
     march: options.march,
     pipeline: options.convertPipeline,
     integerConv: options.integerConv,
     name: 'qat.onnx',
   });
-  const feeds = (await firstSample(options.data, calibrated.float)).inputs;
-  // QDQ simulation at 'basic': above it onnxruntime swaps Q/DQ patterns for its own integer kernels.
-  const float = await outputsOf(calibrated.float, feeds, 'all', options.modelPath);
-  const qdq = await outputsOf(calibrated.qat, feeds, 'basic', 'qat.onnx');
-  const integer = await outputsOf(lowerToStandard(converted.model), feeds, 'basic', 'quantized.onnx');
-  const lsbOf = (name: string, dims: readonly number[]) => outputLsb(converted.model, name, dims, float.get(name)!.data);
-  const layers = await layerwiseAgreement(calibrated.qat, converted.model, feeds, lsbOf);
+  const outputNames = float.graph.outputs.map((v) => v.name);
+  const within = new Map(outputNames.map((n) => [n, { within: 0, elements: 0 }]));
+  let first: Sample | undefined;
+  const measured = await measureAgainstFloat(
+    options,
+    float,
+    [
+      { model: qat.model, name: 'qat.onnx', twins: qat.twins },
+      { model: weightOnly.model, name: 'the weight-only model' },
+      { model: converted.model, name: 'quantized.onnx' },
+    ],
+    ({ sample, reference, tests }) => {
+      first ??= sample;
+      for (const name of outputNames) {
+        const ref = reference.get(name)!;
+        const floatRef = floatData(name, ref.dtype, ref.data);
+        const simulated = tests[0]!.get(name)!;
+        const integer = tests[2]!.get(name)!;
+        const lsb = outputLsb(converted.model, name, ref.dims, floatRef);
+        const count = within.get(name)!;
+        count.within += countWithinLsb(floatData(name, simulated.dtype, simulated.data), floatData(name, integer.dtype, integer.data), lsb);
+        count.elements += floatRef.length;
+      }
+    },
+  );
+  const [quantized, floor, integerReport] = measured.reports as [PrecisionReport, PrecisionReport, PrecisionReport];
+  // The layer-wise agreement runs a session per integer tensor: on the first sample only (measuredOn says so).
+  const feeds = first!.inputs;
+  const floatOutputs = await outputsOf(float, feeds);
+  const lsbOf = (name: string, dims: readonly number[]) => outputLsb(converted.model, name, dims, floatOutputs.get(name)!);
+  const layers = await layerwiseAgreement(qat.model, converted.model, feeds, lsbOf);
+  const measuredOn = { ...measured.on, layerwise: { samples: 1, sample: first!.id } };
+  const calibrated = calibrateResult(options, artifacts, quantized, floor, measuredOn);
   const outputs: Record<string, IntegerOutputMetrics> = {};
-  for (const [name, reference] of float) {
-    const test = integer.get(name)!;
+  for (const name of outputNames) {
+    const { within: n, elements } = within.get(name)!;
     outputs[name] = {
-      ...compareTensors(reference.data, test.data, name),
-      lsbAgreement: lsbAgreement(qdq.get(name)!.data, test.data, lsbOf(name, reference.dims)),
+      ...integerReport.outputs[name]!,
+      lsbAgreement: elements === 0 ? 1 : n / elements,
       lsbAgreementLayerwise: layers.find((l) => l.tensor === name)?.lsbAgreement ?? Number.NaN,
     };
   }
