@@ -36,9 +36,10 @@ export class GemmWeights {
   /**
    * The weights of `node` when they are constants the fold can rewrite: Conv / ConvTranspose with a constant
    * weight (and bias), Gemm with a constant B and a C of N or 1 elements (transA 0), MatMul whose first input
-   * is 2-D and whose second is a constant 2-D matrix. Undefined otherwise.
+   * is 2-D (of any rank with `anyRank`, for rewrites that only touch the last axis) and whose second is a
+   * constant 2-D matrix. Undefined otherwise.
    */
-  static of(node: Node | undefined): GemmWeights | undefined {
+  static of(node: Node | undefined, options: { anyRank?: boolean } = {}): GemmWeights | undefined {
     if (!isOp(node, 'Conv', 'ConvTranspose', 'Gemm', 'MatMul')) return undefined;
     const weight = floatConstant(node.input(1));
     if (!weight || !node.input(0)) return undefined;
@@ -71,7 +72,7 @@ export class GemmWeights {
       return new GemmWeights(node, dims, weight.data, bias?.data, { out, in: inputs, outOf, inOf });
     }
     if (dims.length !== 2) return undefined;
-    if (node.opType === 'MatMul' && rankOf(node.input(0)) !== 2) return undefined;
+    if (node.opType === 'MatMul' && !options.anyRank && rankOf(node.input(0)) !== 2) return undefined;
     if (node.opType === 'Gemm' && (node.attribute('transA')?.asNumber() ?? 0) !== 0) return undefined;
     const transB = node.opType === 'Gemm' && (node.attribute('transB')?.asNumber() ?? 0) === 1;
     const [k, n] = (transB ? [dims[1], dims[0]] : [dims[0], dims[1]]) as [number, number];
@@ -110,6 +111,26 @@ export class GemmWeights {
     return 2;
   }
 
+  /** The largest |weight| of each output channel. */
+  outputRanges(): Float64Array {
+    const ranges = new Float64Array(this.outChannels);
+    for (let i = 0; i < this.weight.length; i++) {
+      const o = this.outOf[i]!;
+      ranges[o] = Math.max(ranges[o]!, Math.abs(this.weight[i]!));
+    }
+    return ranges;
+  }
+
+  /** The largest |weight| that reads each input channel. */
+  inputRanges(): Float64Array {
+    const ranges = new Float64Array(this.inChannels);
+    for (let i = 0; i < this.weight.length; i++) {
+      const c = this.inOf[i]!;
+      ranges[c] = Math.max(ranges[c]!, Math.abs(this.weight[i]!));
+    }
+    return ranges;
+  }
+
   /** y ← y·k per output channel (weight and bias). */
   scaleOutputs(k: Float32Array | Float64Array): void {
     for (let i = 0; i < this.weight.length; i++) this.weight[i]! *= k[this.outOf[i]!]!;
@@ -123,7 +144,7 @@ export class GemmWeights {
   }
 
   /** The node reads x·a (a per input channel) instead of x. */
-  scaleInputs(a: Float32Array): void {
+  scaleInputs(a: Float32Array | Float64Array): void {
     for (let i = 0; i < this.weight.length; i++) this.weight[i]! *= a[this.inOf[i]!]!;
   }
 

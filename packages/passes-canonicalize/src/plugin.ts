@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { ContainerModule, PASS, type Pass, type QuantkitPlugin } from '@quantkit/core';
 import { constantToInitializer } from './constant-to-initializer.js';
 import { eliminateIdentity } from './eliminate-identity.js';
+import { equalizeCrossLayer } from './equalize-cross-layer.js';
 import { foldAffine } from './fold-affine.js';
 import { foldBatchnorm } from './fold-batchnorm.js';
 import { foldConstants } from './fold-constants.js';
@@ -23,10 +24,13 @@ export const canonicalizePasses: readonly Pass[] = [
   foldAffine,
 ];
 
+/** Passes of this package that are registered but run only when a config's pipeline edit inserts them. */
+export const optInPasses: readonly Pass[] = [equalizeCrossLayer];
+
 export const canonicalizePlugin: QuantkitPlugin = {
   name,
   version,
   module: new ContainerModule(({ bind }) => {
-    for (const pass of canonicalizePasses) bind(PASS).toConstantValue(pass);
+    for (const pass of [...canonicalizePasses, ...optInPasses]) bind(PASS).toConstantValue(pass);
   }),
 };

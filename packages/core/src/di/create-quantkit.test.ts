@@ -177,6 +177,13 @@ describe('Quantkit.pipeline', () => {
     const run = await pipeline.execute(new Model());
     expect(run.timings.map((t) => t.pass)).toEqual(['high-precision-output', 'reused-output-rescale']);
   });
+
+  it('leaves an opt-in pass out of the default pipeline; an insert edit adds it', () => {
+    const optIn: Pass = { info: { name: 'equalize', summary: 'equalize', phase: 'prepare', optIn: true }, run: (model: Model) => ({ model, modified: false }) };
+    const withOptIn = createQuantkit({ plugins: [plugin('p', { passes: [pass('fold-constants'), optIn] })] });
+    expect(withOptIn.pipeline('prepare').describe()).toEqual(['fold-constants']);
+    expect(withOptIn.pipeline('prepare', [{ insert: 'equalize', after: 'fold-constants' }]).describe()).toEqual(['fold-constants', 'equalize']);
+  });
 });
 
 describe('isQuantkitPlugin', () => {

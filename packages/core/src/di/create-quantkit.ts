@@ -63,11 +63,11 @@ export class Quantkit {
 
   /**
    * The default pipeline of a phase: every registered pass of that phase (for `march`, only the passes of that
-   * march or of none), ordered, with optional edits.
+   * march or of none) that is not opt-in, ordered, with optional edits (which may insert opt-in passes).
    */
   pipeline(phase: Phase, edits: readonly PipelineEdit[] = [], march?: string): Pipeline {
     const available = this.passes().filter((p) => p.info.phase === phase && forMarch(p, march));
-    const ordered = orderPasses(available);
+    const ordered = orderPasses(available.filter((p) => p.info.optIn !== true));
     return new Pipeline(`${phase}-pipeline`, phase, editPipeline(ordered, edits, available));
   }
 

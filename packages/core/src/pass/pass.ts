@@ -18,6 +18,11 @@ export interface PassInfo {
   readonly after?: readonly string[];
   /** The march this pass belongs to; it is left out of other marches' pipelines. Absent: every march. */
   readonly march?: string;
+  /**
+   * Registered but left out of the default pipeline: a config's `insert` edit adds it. For passes that must
+   * show a gain on real models before they run by default.
+   */
+  readonly optIn?: boolean;
 }
 
 export interface PassDiagnostic {
